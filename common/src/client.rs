@@ -1,0 +1,350 @@
+//! `Client`: the typed async HTTP + WebSocket client of the API, used by the TUI and the tests.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use uuid::Uuid;
+
+use crate::error::{ErrorBody, ErrorCode};
+use crate::types::*;
+
+/// What a call through [`Client`] can fail with.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with a documented error body.
+    #[error("{}", .body.message)]
+    Api {
+        status: u16,
+        body: ErrorBody,
+        /// `Retry-After` in seconds, on 429.
+        retry_after: Option<u64>,
+    },
+    /// The server could not be reached or the connection broke.
+    #[error("cannot reach the server: {0}")]
+    Transport(String),
+    /// The server answered something that is not the documented shape.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// The API error code, when the server sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { body, .. } => Some(body.error),
+            _ => None,
+        }
+    }
+}
+
+/// A downloaded file: the attachment or raw source bytes with their headers.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub content_type: String,
+    pub filename: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Typed client for one server; cheap to clone. Holds an optional mailbox token.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    /// How many times a 429 is retried after waiting `Retry-After`.
+    rate_limit_retries: u32,
+}
+
+impl Client {
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`), with no token.
+    pub fn new(base_url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a reqwest client with static settings always builds");
+        Client {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            token: None,
+            rate_limit_retries: 0,
+        }
+    }
+
+    /// The same client carrying a mailbox JWT as its Bearer token.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The same client, retrying a 429 up to `retries` times after the server's `Retry-After`.
+    pub fn retry_rate_limited(&self, retries: u32) -> Self {
+        Client {
+            rate_limit_retries: retries,
+            ..self.clone()
+        }
+    }
+
+    /// The base URL this client talks to.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The token this client carries, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// `GET /api/domains`.
+    pub async fn domains(&self) -> Result<Vec<Domain>, ClientError> {
+        let list: DomainList = self.json(Method::GET, "/api/domains", None::<&()>).await?;
+        Ok(list.domains)
+    }
+
+    /// `POST /api/accounts`: creates a mailbox and returns its first token.
+    pub async fn create_account(&self, credentials: &Credentials) -> Result<AccountToken, ClientError> {
+        self.json(Method::POST, "/api/accounts", Some(credentials)).await
+    }
+
+    /// `POST /api/token`: signs in to a mailbox.
+    pub async fn sign_in(&self, credentials: &Credentials) -> Result<AccountToken, ClientError> {
+        self.json(Method::POST, "/api/token", Some(credentials)).await
+    }
+
+    /// `GET /api/me`.
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.json(Method::GET, "/api/me", None::<&()>).await
+    }
+
+    /// `DELETE /api/account`: deletes this token's mailbox and all its mail.
+    pub async fn delete_account(&self) -> Result<(), ClientError> {
+        self.empty(Method::DELETE, "/api/account").await
+    }
+
+    /// `GET /api/messages?page=N`.
+    pub async fn messages(&self, page: u32) -> Result<MessageList, ClientError> {
+        self.json(Method::GET, &format!("/api/messages?page={page}"), None::<&()>)
+            .await
+    }
+
+    /// `GET /api/messages/{id}`.
+    pub async fn message(&self, id: Uuid) -> Result<Message, ClientError> {
+        self.json(Method::GET, &format!("/api/messages/{id}"), None::<&()>)
+            .await
+    }
+
+    /// `DELETE /api/messages/{id}`.
+    pub async fn delete_message(&self, id: Uuid) -> Result<(), ClientError> {
+        self.empty(Method::DELETE, &format!("/api/messages/{id}")).await
+    }
+
+    /// `PUT /api/messages/{id}/read`.
+    pub async fn mark_read(&self, id: Uuid) -> Result<(), ClientError> {
+        self.empty(Method::PUT, &format!("/api/messages/{id}/read")).await
+    }
+
+    /// `GET /api/messages/{id}/source`: the exact bytes received over SMTP.
+    pub async fn source(&self, id: Uuid) -> Result<Download, ClientError> {
+        self.download(&format!("/api/messages/{id}/source")).await
+    }
+
+    /// `GET /api/messages/{id}/attachments/{index}`.
+    pub async fn attachment(&self, id: Uuid, index: u32) -> Result<Download, ClientError> {
+        self.download(&format!("/api/messages/{id}/attachments/{index}"))
+            .await
+    }
+
+    /// Opens `/api/ws`, authenticates with this client's token and waits for `auth_ok`.
+    pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
+        let token = self.token.clone().unwrap_or_default();
+        let url = format!("{}/api/ws", self.base.replacen("http", "ws", 1));
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let auth = serde_json::to_string(&WsClientFrame::Auth { token }).expect("serializable");
+        socket
+            .send(WsMessage::text(auth))
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let mut subscription = Subscription { socket };
+        match subscription.next_frame().await {
+            Some(Ok(WsServerFrame::Event(WsEvent::AuthOk))) => Ok(subscription),
+            Some(Ok(WsServerFrame::Error { error })) => Err(ws_error(&error)),
+            Some(Ok(other)) => Err(ClientError::Protocol(format!("expected auth_ok, got {other:?}"))),
+            Some(Err(e)) => Err(e),
+            None => Err(ClientError::Transport("the server closed the socket".into())),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends a request, retrying 429s as configured, and turns error statuses into `ClientError`.
+    async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Response, ClientError> {
+        let mut retries = self.rate_limit_retries;
+        loop {
+            let mut request = self.request(method.clone(), path);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            if response.status().is_success() {
+                return Ok(response);
+            }
+            let error = error_from(response).await;
+            match &error {
+                ClientError::Api {
+                    retry_after: Some(secs),
+                    ..
+                } if retries > 0 => {
+                    retries -= 1;
+                    tokio::time::sleep(Duration::from_secs((*secs).max(1))).await;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    async fn json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, ClientError> {
+        let response = self.send(method, path, body).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
+    }
+
+    async fn empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+        self.send(method, path, None::<&()>).await.map(drop)
+    }
+
+    async fn download(&self, path: &str) -> Result<Download, ClientError> {
+        let response = self.send(Method::GET, path, None::<&()>).await?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type").unwrap_or_default();
+        let filename = header("content-disposition").and_then(|v| disposition_filename(&v));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(Download {
+            content_type,
+            filename,
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
+/// Reads an error response into `ClientError::Api` (or `Protocol` when the body is not ours).
+async fn error_from(response: Response) -> ClientError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return ClientError::Transport(e.to_string()),
+    };
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => ClientError::Api {
+            status: status.as_u16(),
+            body,
+            retry_after,
+        },
+        Err(_) => ClientError::Protocol(format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        )),
+    }
+}
+
+fn ws_error(code: &str) -> ClientError {
+    let error: ErrorCode =
+        serde_json::from_value(serde_json::Value::String(code.to_string())).unwrap_or(ErrorCode::Unknown);
+    ClientError::Api {
+        status: StatusCode::UNAUTHORIZED.as_u16(),
+        body: ErrorBody {
+            error,
+            message: format!("the server refused the socket: {code}"),
+        },
+        retry_after: None,
+    }
+}
+
+/// The filename of a `Content-Disposition: attachment; filename="..."` header.
+fn disposition_filename(value: &str) -> Option<String> {
+    let start = value.find("filename=")? + "filename=".len();
+    let name = value[start..].split(';').next()?.trim().trim_matches('"');
+    Some(name.replace("\\\"", "\""))
+}
+
+/// A live `/api/ws` connection after `auth_ok`.
+pub struct Subscription {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Subscription {
+    /// The next `new_email` event; `None` once the server closed the socket.
+    pub async fn next_email(&mut self) -> Option<Result<NewEmail, ClientError>> {
+        loop {
+            match self.next_frame().await? {
+                Ok(WsServerFrame::Event(WsEvent::NewEmail(email))) => return Some(Ok(email)),
+                Ok(WsServerFrame::Event(WsEvent::AuthOk)) => continue,
+                Ok(WsServerFrame::Error { error }) => return Some(Err(ws_error(&error))),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The next JSON frame, skipping pings; `None` when the socket is closed.
+    async fn next_frame(&mut self) -> Option<Result<WsServerFrame, ClientError>> {
+        loop {
+            let message = match self.socket.next().await? {
+                Ok(message) => message,
+                Err(e) => return Some(Err(ClientError::Transport(e.to_string()))),
+            };
+            match message {
+                WsMessage::Text(text) => {
+                    return Some(
+                        serde_json::from_str(text.as_str()).map_err(|e| ClientError::Protocol(e.to_string())),
+                    );
+                }
+                WsMessage::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+}

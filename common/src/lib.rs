@@ -1,0 +1,11 @@
+//! Shared by the mailcx server, TUI and tests: the JSON wire types of the API contract, the
+//! error codes, the address and password rules, and the typed async client.
+
+pub mod client;
+pub mod error;
+pub mod types;
+pub mod validate;
+
+pub use client::{Client, ClientError, Subscription};
+pub use error::{ErrorBody, ErrorCode};
+pub use types::*;

@@ -1,0 +1,96 @@
+//! The server's settings: command-line flags, each with an environment variable and a default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Settings of one server; `Config::parse()` reads them from flags and `MAILCX_*` variables.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "mailcx-server",
+    version,
+    about = "Self-hosted Mail.cx: the HTTP API and an SMTP receiver over one SQLite file"
+)]
+pub struct Config {
+    /// Address the HTTP API listens on (port 0 picks a free port).
+    #[arg(long, env = "MAILCX_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+
+    /// Address the SMTP receiver listens on (port 0 picks a free port).
+    #[arg(long, env = "MAILCX_SMTP_ADDR", default_value = "127.0.0.1:2525")]
+    pub smtp_addr: SocketAddr,
+
+    /// SQLite database file [default: mailcx.db in the platform data directory].
+    #[arg(long, env = "MAILCX_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Domains this server receives mail for, comma-separated; the first is the default.
+    #[arg(long, env = "MAILCX_DOMAINS", default_value = "mail.cx", value_delimiter = ',', value_parser = parse_domain)]
+    pub domains: Vec<String>,
+
+    /// Requests per second per client IP (burst 16); 0 turns rate limiting off.
+    #[arg(long, env = "MAILCX_RATE_LIMIT", default_value_t = 8)]
+    pub rate_limit: u32,
+
+    /// Mailbox creations per client IP per hour; 0 turns the limit off.
+    #[arg(long, env = "MAILCX_ACCOUNTS_PER_HOUR", default_value_t = 20)]
+    pub accounts_per_hour: u32,
+
+    /// Secret that signs JWTs [default: generated on first start and kept in the database].
+    #[arg(long, env = "MAILCX_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Storage quota of a new mailbox, in bytes.
+    #[arg(long, env = "MAILCX_QUOTA", default_value_t = 41_943_040)]
+    pub quota: u64,
+}
+
+impl Config {
+    /// Defaults for a server on `db`, both listeners on free loopback ports (tests, embedding).
+    pub fn ephemeral(db: impl Into<PathBuf>) -> Config {
+        let mut config = Config::parse_from(["mailcx-server"]);
+        config.db = Some(db.into());
+        config.http_addr = "127.0.0.1:0".parse().expect("static address");
+        config.smtp_addr = "127.0.0.1:0".parse().expect("static address");
+        config.jwt_secret = None;
+        config
+    }
+
+    /// The database path: `--db`, or `mailcx.db` in the platform data directory.
+    pub fn db_path(&self) -> PathBuf {
+        match &self.db {
+            Some(path) => path.clone(),
+            None => default_data_dir().join("mailcx.db"),
+        }
+    }
+
+    /// How long a JWT stays valid.
+    pub fn token_lifetime(&self) -> Duration {
+        Duration::from_secs(7 * 24 * 3600)
+    }
+}
+
+/// `<platform data dir>/mailcx`, or the current directory where there is none.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .map(|d| d.join("mailcx"))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Accepts a DNS name of letters, digits and hyphens in dot-separated labels; lower-cases it.
+pub fn parse_domain(value: &str) -> Result<String, String> {
+    let domain = value.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if domain.len() > 253 || !domain.contains('.') || !domain.split('.').all(label_ok) {
+        return Err(format!("{value:?} is not a domain name like mail.cx"));
+    }
+    Ok(domain)
+}

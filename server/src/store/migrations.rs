@@ -1,0 +1,48 @@
+//! Numbered schema migrations, tracked in `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{StoreError, StoreResult, classify_open_error};
+
+/// Migration N (1-based) is `MIGRATIONS[N - 1]`. Append only; never edit a released one.
+const MIGRATIONS: &[&str] = &[
+    // 1: settings and accounts.
+    "CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE accounts (
+        id            TEXT PRIMARY KEY,
+        address       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL DEFAULT 'user',
+        quota         INTEGER NOT NULL,
+        used          INTEGER NOT NULL DEFAULT 0,
+        token_version INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    ) STRICT;",
+];
+
+/// Brings the schema to the latest version; refuses a database from a newer build.
+pub(super) fn run(conn: &mut Connection, path: &Path) -> StoreResult<()> {
+    let known = MIGRATIONS.len() as i64;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| classify_open_error(path, e))?;
+    let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! All SQL of the server. One writer thread owns the write connection and commits queued writes
+//! together (group commit: one fsync for many callers); reads run on a small pool of read-only
+//! connections. Every SQLite call runs on these threads or on Tokio's blocking pool, never on an
+//! async worker.
+
+pub mod accounts;
+mod migrations;
+pub mod settings;
+
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode as SqliteCode, OpenFlags};
+use tokio::sync::oneshot;
+
+/// How many queued writes one transaction takes at most.
+const MAX_GROUP: usize = 512;
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+/// How long a statement waits for a lock held by another process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the store can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("a row with that key already exists")]
+    Conflict,
+    #[error(
+        "the database file {path} was written by a newer mailcx (schema {found}, this build knows up to {known})"
+    )]
+    NewerSchema { path: PathBuf, found: i64, known: i64 },
+    #[error("the database file {0} is locked by another process")]
+    Locked(PathBuf),
+    #[error("cannot open the database file {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("the store is closed")]
+    Closed,
+    #[error("a store task panicked")]
+    Panicked,
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to `Conflict`, anything else stays as it is.
+    pub fn from_insert(error: rusqlite::Error) -> StoreError {
+        match error.sqlite_error_code() {
+            Some(SqliteCode::ConstraintViolation) => StoreError::Conflict,
+            _ => StoreError::Sqlite(error),
+        }
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A queued write: runs inside the group's transaction, then learns whether the group committed.
+trait WriteJob: Send {
+    fn run(&mut self, conn: &Connection);
+    fn finish(self: Box<Self>, committed: Result<(), String>);
+}
+
+struct Job<F, R> {
+    f: Option<F>,
+    result: Option<StoreResult<R>>,
+    reply: oneshot::Sender<StoreResult<R>>,
+}
+
+impl<F, R> WriteJob for Job<F, R>
+where
+    F: FnOnce(&Connection) -> StoreResult<R> + Send,
+    R: Send,
+{
+    fn run(&mut self, conn: &Connection) {
+        let f = self.f.take().expect("a job runs once");
+        // A savepoint per job: one failing job rolls back alone, the group still commits.
+        let result = match conn.execute_batch("SAVEPOINT job") {
+            Err(e) => Err(StoreError::Sqlite(e)),
+            Ok(()) => {
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
+                    .unwrap_or(Err(StoreError::Panicked));
+                let end = if result.is_ok() {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                conn.execute_batch(end).map_err(StoreError::Sqlite).and(result)
+            }
+        };
+        self.result = Some(result);
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), String>) {
+        let result = match committed {
+            Ok(()) => self.result.unwrap_or(Err(StoreError::Closed)),
+            Err(reason) => Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!("commit failed: {reason}")),
+            ))),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+enum Command {
+    Write(Box<dyn WriteJob>),
+    Close,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    writer: mpsc::Sender<Command>,
+    writer_thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    readers: Arc<Readers>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Blocking: call it from a blocking context.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        }
+        let mut conn = open_connection(path, false)?;
+        migrations::run(&mut conn, path)?;
+        let (writer, commands) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("mailcx-store-writer".into())
+            .spawn(move || writer_loop(conn, commands))
+            .map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        Ok(Store {
+            writer,
+            writer_thread: Arc::new(Mutex::new(Some(thread))),
+            readers: Arc::new(Readers {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` on a read connection on the blocking pool.
+    pub async fn read<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.put(conn);
+            result
+        })
+        .await
+        .map_err(|_| StoreError::Panicked)?
+    }
+
+    /// Runs `f` in a write transaction; resolves once that transaction is durably committed.
+    pub async fn write<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Job {
+            f: Some(f),
+            result: None,
+            reply,
+        };
+        self.writer
+            .send(Command::Write(Box::new(job)))
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Commits what is queued, stops the writer and closes the database. Blocking.
+    pub fn close(&self) {
+        let _ = self.writer.send(Command::Close);
+        let thread = self.writer_thread.lock().expect("writer handle lock").take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+        self.readers.idle.lock().expect("reader pool lock").clear();
+    }
+}
+
+/// Opens one connection with the pragmas every connection needs.
+fn open_connection(path: &Path, read_only: bool) -> StoreResult<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let open_error = |e: rusqlite::Error| classify_open_error(path, e);
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
+    if !read_only {
+        // WAL lets readers run beside the writer; FULL makes every commit durable.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(open_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                reason: format!("journal mode is {mode}, not wal"),
+            });
+        }
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        .map_err(open_error)?;
+    Ok(conn)
+}
+
+/// Turns an error met while opening into the one clear line start-up prints.
+fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
+    match error.sqlite_error_code() {
+        Some(SqliteCode::DatabaseBusy | SqliteCode::DatabaseLocked) => StoreError::Locked(path.to_path_buf()),
+        _ => StoreError::Open {
+            path: path.to_path_buf(),
+            reason: error.to_string(),
+        },
+    }
+}
+
+/// The writer thread: takes one job, then whatever else is queued, and commits them together.
+fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>) {
+    let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
+    let mut closing = false;
+    while !closing {
+        match commands.recv() {
+            Ok(Command::Write(job)) => batch.push(job),
+            Ok(Command::Close) | Err(_) => break,
+        }
+        while batch.len() < MAX_GROUP {
+            match commands.try_recv() {
+                Ok(Command::Write(job)) => batch.push(job),
+                Ok(Command::Close) => {
+                    closing = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, &mut batch);
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::error!("closing the database: {e}");
+    }
+}
+
+fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
+    let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
+        Err(e) => Err(e.to_string()),
+        Ok(()) => {
+            for job in batch.iter_mut() {
+                job.run(conn);
+            }
+            conn.execute_batch("COMMIT").map_err(|e| {
+                let _ = conn.execute_batch("ROLLBACK");
+                e.to_string()
+            })
+        }
+    };
+    if let Err(reason) = &committed {
+        tracing::error!("write transaction failed: {reason}");
+    }
+    for job in batch.drain(..) {
+        job.finish(committed.clone());
+    }
+}
+
+/// Idle read-only connections, opened on demand.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> StoreResult<Connection> {
+        let idle = self.idle.lock().expect("reader pool lock").pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_connection(&self.path, true),
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
