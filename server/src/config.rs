@@ -45,6 +45,26 @@ pub struct Config {
     /// Storage quota of a new mailbox, in bytes.
     #[arg(long, env = "MAILCX_QUOTA", default_value_t = 41_943_040)]
     pub quota: u64,
+
+    /// How long mail is kept after receipt, e.g. 24h, 90m, 30s, 7d; 0 keeps mail forever.
+    #[arg(long, env = "MAILCX_RETENTION", default_value = "24h", value_parser = parse_duration)]
+    pub retention: Duration,
+
+    /// Largest message accepted over SMTP, in bytes (advertised with SIZE).
+    #[arg(long, env = "MAILCX_MAX_MESSAGE_SIZE", default_value_t = 10 * 1024 * 1024)]
+    pub max_message_size: usize,
+
+    /// Recipients accepted per SMTP message.
+    #[arg(long, env = "MAILCX_MAX_RECIPIENTS", default_value_t = 100)]
+    pub max_recipients: usize,
+
+    /// An SMTP client silent this long is disconnected, e.g. 60s.
+    #[arg(long, env = "MAILCX_SMTP_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub smtp_idle_timeout: Duration,
+
+    /// SMTP connections served at once; more are turned away with 421.
+    #[arg(long, env = "MAILCX_SMTP_MAX_CONNECTIONS", default_value_t = 256)]
+    pub smtp_max_connections: usize,
 }
 
 impl Config {
@@ -72,6 +92,26 @@ impl Config {
     }
 }
 
+/// Parses `0`, `45`, `30s`, `15m`, `24h` or `7d` (a bare number is seconds).
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit) = value.split_at(value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len()));
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("{value:?} is not a duration like 30s, 15m, 24h or 7d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{value:?} is not a duration like 30s, 15m, 24h or 7d")),
+    };
+    amount
+        .checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{value:?} is too long"))
+}
+
 /// `<platform data dir>/mailcx`, or the current directory where there is none.
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
@@ -93,4 +133,23 @@ pub fn parse_domain(value: &str) -> Result<String, String> {
         return Err(format!("{value:?} is not a domain name like mail.cx"));
     }
     Ok(domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_domains_parse() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+        assert_eq!(parse_domain("Mail.CX."), Ok("mail.cx".into()));
+        assert!(parse_domain("localhost").is_err());
+        assert!(parse_domain("bad_domain.com").is_err());
+    }
 }

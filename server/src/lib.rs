@@ -1,11 +1,15 @@
-//! mailcx-server: the Mail.cx HTTP API over one SQLite file. `Server::start` runs it; the
+//! mailcx-server: the Mail.cx HTTP API and an SMTP receiver over one SQLite file. `Server::start` runs it; the
 //! binary, the TUI's embedded mode and the tests all start it that way.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod mail;
 pub mod ratelimit;
+pub mod retention;
+pub mod smtp;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -20,7 +24,9 @@ pub use config::Config;
 
 use crate::api::AppState;
 use crate::auth::Auth;
+use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
+use crate::smtp::SmtpContext;
 use crate::store::{Store, settings};
 
 /// Starts servers.
@@ -30,13 +36,16 @@ pub struct Server;
 pub struct RunningServer {
     /// The address the HTTP API really bound.
     pub http_addr: SocketAddr,
+    /// The address the SMTP receiver really bound.
+    pub smtp_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
-    http_task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
     store: Store,
 }
 
 impl Server {
-    /// Opens the database, binds the listeners and serves until `RunningServer::shutdown`.
+    /// Opens the database, binds the HTTP and SMTP listeners and serves until
+    /// `RunningServer::shutdown`.
     pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         let db_path = config.db_path();
         let store = {
@@ -58,6 +67,15 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
         let http_addr = http.local_addr()?;
+        let smtp = TcpListener::bind(config.smtp_addr)
+            .await
+            .with_context(|| format!("cannot listen for SMTP on {}", config.smtp_addr))?;
+        let smtp_addr = smtp.local_addr()?;
+        let events = Events::default();
+        let (shutdown, stopped) = watch::channel(false);
+        let smtp_context = Arc::new(SmtpContext::new(&config, store.clone(), events.clone()));
+        let max_connections = config.smtp_max_connections;
+        let retention = config.retention;
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -65,24 +83,33 @@ impl Server {
             config: Arc::new(config),
             store: store.clone(),
             auth,
+            events,
+            sockets: Arc::default(),
+            shutdown: stopped.clone(),
         };
         tracing::info!("HTTP API listening on http://{http_addr}");
+        tracing::info!("SMTP listening on {smtp_addr}");
         tracing::info!("database: {}", db_path.display());
 
-        let (shutdown, mut stopped) = watch::channel(false);
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let mut http_stopped = stopped.clone();
         let http_task = tokio::spawn(async move {
-            let signal = async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            };
+            let signal = async move { stopping(&mut http_stopped).await };
             if let Err(e) = axum::serve(http, app).with_graceful_shutdown(signal).await {
                 tracing::error!("HTTP server stopped: {e}");
             }
         });
+        let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, max_connections, stopped.clone()));
+        let mut tasks = vec![http_task, smtp_task];
+        if !retention.is_zero() {
+            let interval = retention::interval(retention);
+            tasks.push(tokio::spawn(retention::run(store.clone(), interval, stopped)));
+        }
         Ok(RunningServer {
             http_addr,
+            smtp_addr,
             shutdown,
-            http_task,
+            tasks,
             store,
         })
     }
@@ -94,12 +121,20 @@ impl RunningServer {
         format!("http://{}", self.http_addr)
     }
 
-    /// Stops accepting, lets in-flight requests finish, then closes the database cleanly.
+    /// Stops accepting, lets in-flight requests and SMTP transactions finish, then closes the
+    /// database cleanly.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let _ = self.http_task.await;
+        for task in self.tasks {
+            let _ = task.await;
+        }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;
         tracing::info!("server stopped");
     }
+}
+
+/// Resolves once `shutdown` turns true (or its sender is gone).
+pub(crate) async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }

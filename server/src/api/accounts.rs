@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{ApiJson, AppState, timestamp};
 use crate::auth::{Mailbox, unix_now};
 use crate::error::{ApiError, ApiResult};
+use crate::events::Event;
 use crate::store::StoreError;
 use crate::store::accounts::{self, NewAccount};
 
@@ -137,5 +138,6 @@ pub async fn me(Mailbox(account): Mailbox) -> Json<Me> {
 pub async fn delete(State(state): State<AppState>, Mailbox(account): Mailbox) -> ApiResult<StatusCode> {
     let id = account.id;
     state.store.write(move |conn| accounts::delete(conn, id)).await?;
+    state.events.publish(Event::AccountDeleted(id));
     Ok(StatusCode::NO_CONTENT)
 }

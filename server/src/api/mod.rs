@@ -2,8 +2,11 @@
 
 mod accounts;
 mod domains;
+mod messages;
+mod ws;
 
 pub use domains::system_domains as domains_list;
+pub use ws::SocketCounts;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -13,16 +16,18 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::DateTime;
 use mailcx_common::{DomainList, ErrorCode, Timestamp};
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
 use crate::store::Store;
 
@@ -38,6 +43,10 @@ pub struct AppState {
     pub domains: Arc<DomainList>,
     pub rate_limiter: Option<Arc<RateLimiter>>,
     pub creations: Option<Arc<CreationLimiter>>,
+    pub events: Events,
+    pub sockets: Arc<SocketCounts>,
+    /// Turns true when the server is stopping.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 /// The whole API as one router.
@@ -48,6 +57,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/token", post(accounts::sign_in))
         .route("/api/me", get(accounts::me))
         .route("/api/account", delete(accounts::delete))
+        .route("/api/messages", get(messages::list))
+        .route("/api/messages/{id}", get(messages::get).delete(messages::delete))
+        .route("/api/messages/{id}/read", put(messages::mark_read))
+        .route("/api/messages/{id}/source", get(messages::source))
+        .route(
+            "/api/messages/{id}/attachments/{index}",
+            get(messages::attachment),
+        )
+        .route("/api/ws", get(ws::connect))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -68,12 +86,12 @@ async fn method_not_allowed() -> ApiError {
 
 /// Answers 429 with `Retry-After` once a client IP has used up its bucket.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let (Some(limiter), Some(ip)) = (&state.rate_limiter, client_ip(&request)) {
-        if let Err(retry_after) = limiter.check(ip) {
-            let mut error = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
-            error.retry_after = Some(retry_after);
-            return error.into_response();
-        }
+    if let (Some(limiter), Some(ip)) = (&state.rate_limiter, client_ip(&request))
+        && let Err(retry_after) = limiter.check(ip)
+    {
+        let mut error = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
+        error.retry_after = Some(retry_after);
+        return error.into_response();
     }
     next.run(request).await
 }

@@ -83,3 +83,10 @@ pub fn delete(conn: &Connection, id: Uuid) -> StoreResult<bool> {
     let deleted = conn.execute("DELETE FROM accounts WHERE id = ?1", [id.to_string()])?;
     Ok(deleted > 0)
 }
+
+/// The mailbox with this address (any letter case).
+pub fn by_address(conn: &Connection, address: &str) -> StoreResult<Option<Account>> {
+    let sql = format!("SELECT {COLUMNS} FROM accounts WHERE address = ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt.query_row([address], from_row).optional()?)
+}

@@ -23,6 +23,37 @@ const MIGRATIONS: &[&str] = &[
         token_version INTEGER NOT NULL DEFAULT 0,
         created_at    INTEGER NOT NULL
     ) STRICT;",
+    // 2: messages. Summary columns stay small so list pages never touch bodies or raw bytes;
+    // `seq` orders by arrival; expired ids are remembered for a while to answer 410.
+    "CREATE TABLE messages (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        account_id   TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        sender       TEXT NOT NULL,
+        from_header  TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        preview_text TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        is_read      INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER
+    ) STRICT;
+    CREATE INDEX messages_by_account ON messages(account_id, seq DESC);
+    CREATE INDEX messages_by_expiry ON messages(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE TABLE message_contents (
+        seq         INTEGER PRIMARY KEY REFERENCES messages(seq) ON DELETE CASCADE,
+        raw         BLOB NOT NULL,
+        text_body   TEXT,
+        html_body   TEXT,
+        attachments TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE expired_messages (
+        id         TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        expired_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX expired_messages_by_account ON expired_messages(account_id);
+    CREATE INDEX expired_messages_by_time ON expired_messages(expired_at);",
 ];
 
 /// Brings the schema to the latest version; refuses a database from a newer build.

@@ -4,6 +4,7 @@
 //! async worker.
 
 pub mod accounts;
+pub mod messages;
 mod migrations;
 pub mod settings;
 

@@ -1,0 +1,178 @@
+//! `GET /api/ws`: live `new_email` pushes for one mailbox after an `auth` frame.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use mailcx_common::{WsClientFrame, WsEvent, WsServerFrame};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::events::Event;
+
+/// Sockets one mailbox may hold open.
+pub const MAX_SOCKETS_PER_MAILBOX: usize = 3;
+/// How long a new socket has to send its `auth` frame.
+const AUTH_DEADLINE: Duration = Duration::from_secs(10);
+/// How often the server pings.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// Close code for a refused socket (policy violation).
+const POLICY: u16 = 1008;
+
+/// Open sockets per mailbox.
+#[derive(Default)]
+pub struct SocketCounts {
+    open: Mutex<HashMap<Uuid, usize>>,
+}
+
+impl SocketCounts {
+    /// Counts one more socket for `account`, unless it already has the most allowed.
+    fn admit(self: &Arc<Self>, account: Uuid) -> Option<SocketSlot> {
+        let mut open = self.open.lock().expect("socket count lock");
+        let count = open.entry(account).or_default();
+        if *count >= MAX_SOCKETS_PER_MAILBOX {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot {
+            counts: self.clone(),
+            account,
+        })
+    }
+}
+
+/// One counted socket; uncounted on drop.
+struct SocketSlot {
+    counts: Arc<SocketCounts>,
+    account: Uuid,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.counts.open.lock().expect("socket count lock");
+        if let Some(count) = open.get_mut(&self.account) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.account);
+            }
+        }
+    }
+}
+
+/// Upgrades to a WebSocket; a plain request gets a JSON error.
+pub async fn connect(
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match upgrade {
+        Ok(upgrade) => upgrade.on_upgrade(move |socket| session(socket, state)),
+        Err(_) => ApiError::invalid_request("this endpoint takes a WebSocket upgrade").into_response(),
+    }
+}
+
+async fn session(mut socket: WebSocket, state: AppState) {
+    // Subscribed before auth_ok, so nothing stored after auth_ok can be missed.
+    let mut events = state.events.subscribe();
+    let token = match tokio::time::timeout(AUTH_DEADLINE, next_text(&mut socket)).await {
+        Ok(Some(text)) => match serde_json::from_str::<WsClientFrame>(&text) {
+            Ok(WsClientFrame::Auth { token }) => token,
+            Err(_) => {
+                return refuse(
+                    socket,
+                    "invalid_auth_message",
+                    "expected {\"type\":\"auth\",\"token\":…}",
+                )
+                .await;
+            }
+        },
+        Ok(None) => return,
+        Err(_) => return refuse(socket, "invalid_auth_message", "no auth frame within 10 seconds").await,
+    };
+    let account = match state.auth.account_for_token(&state, &token).await {
+        Ok(account) => account,
+        Err(_) => return refuse(socket, "invalid_token", "the token is invalid or expired").await,
+    };
+    let Some(_slot) = state.sockets.admit(account.id) else {
+        return refuse(socket, "too_many_connections", "this mailbox has 3 sockets open").await;
+    };
+    if send(&mut socket, &WsServerFrame::Event(WsEvent::AuthOk))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut shutdown = state.shutdown.clone();
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        tokio::select! {
+            _ = crate::stopping(&mut shutdown) => {
+                return close(socket, 1001, "server shutting down").await;
+            }
+            event = events.recv() => match event {
+                Ok(event) if event.account_id() == account.id => match event.as_ref() {
+                    Event::NewEmail(email) => {
+                        let frame = WsServerFrame::Event(WsEvent::NewEmail(email.clone()));
+                        if send(&mut socket, &frame).await.is_err() {
+                            return;
+                        }
+                    }
+                    Event::AccountDeleted(_) => return close(socket, 1000, "mailbox deleted").await,
+                },
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => tracing::warn!("a WebSocket fell behind by {missed} events"),
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Frame::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The next text frame; `None` when the socket closes first.
+async fn next_text(socket: &mut WebSocket) -> Option<String> {
+    loop {
+        match socket.recv().await? {
+            Ok(Frame::Text(text)) => return Some(text.to_string()),
+            Ok(Frame::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, frame: &WsServerFrame) -> Result<(), axum::Error> {
+    let json = serde_json::to_string(frame).expect("frames serialize");
+    socket.send(Frame::Text(json.into())).await
+}
+
+/// Sends `{"error": code}` and closes with 1008.
+async fn refuse(mut socket: WebSocket, code: &str, reason: &str) {
+    let _ = send(
+        &mut socket,
+        &WsServerFrame::Error {
+            error: code.to_string(),
+        },
+    )
+    .await;
+    close(socket, POLICY, reason).await;
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Frame::Close(Some(frame))).await;
+}

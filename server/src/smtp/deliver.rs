@@ -1,0 +1,107 @@
+//! Storing a received message for its recipients, then announcing it.
+
+use std::sync::Arc;
+
+use mailcx_common::NewEmail;
+use uuid::Uuid;
+
+use super::SmtpContext;
+use super::session::new_message_id;
+use crate::api::timestamp;
+use crate::auth::unix_now;
+use crate::events::Event;
+use crate::mail;
+use crate::store::messages::{self, Delivery, NewMessage};
+
+/// A mailbox a message is addressed to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub account_id: Uuid,
+    pub address: String,
+}
+
+/// Parses and durably stores `raw` for every recipient; returns the SMTP reply to send.
+/// `250` is only ever returned after the commit.
+pub async fn deliver(
+    context: &SmtpContext,
+    sender: String,
+    recipients: &[Recipient],
+    raw: Vec<u8>,
+) -> String {
+    let raw = Arc::new(raw);
+    let parsed = {
+        let raw = raw.clone();
+        tokio::task::spawn_blocking(move || mail::parse(&raw))
+            .await
+            .unwrap_or_default()
+    };
+    let attachments = serde_json::to_string(&parsed.attachments).unwrap_or_else(|_| "[]".into());
+    let now = unix_now() as i64;
+    let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
+    let targets: Vec<(Uuid, Recipient)> = recipients.iter().map(|r| (new_message_id(), r.clone())).collect();
+
+    let write = {
+        let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());
+        context.store.write(move |conn| {
+            targets
+                .iter()
+                .map(|(id, recipient)| {
+                    let message = NewMessage {
+                        id: *id,
+                        account_id: recipient.account_id,
+                        sender: &sender,
+                        from: &parsed.from,
+                        subject: &parsed.subject,
+                        preview_text: &parsed.preview_text,
+                        text_body: parsed.text_body.as_deref(),
+                        html_body: parsed.html_body.as_deref(),
+                        attachments: &attachments,
+                        raw: &raw,
+                        created_at: now,
+                        expires_at,
+                    };
+                    messages::deliver(conn, &message)
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+    };
+    let outcomes = match write.await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::error!("storing a message failed: {e}");
+            return "451 4.3.0 Could not store the message, try again later".into();
+        }
+    };
+
+    let mut stored = Vec::new();
+    let mut full = Vec::new();
+    for ((id, recipient), outcome) in targets.iter().zip(&outcomes) {
+        match outcome {
+            Delivery::Stored => {
+                stored.push(*id);
+                context.events.publish(Event::NewEmail(NewEmail {
+                    id: *id,
+                    sender: sender.clone(),
+                    from: parsed.from.clone(),
+                    subject: parsed.subject.clone(),
+                    preview_text: parsed.preview_text.clone(),
+                    size: raw.len() as u64,
+                    created_at: timestamp(now),
+                    account_id: recipient.account_id,
+                    address: recipient.address.clone(),
+                }));
+            }
+            Delivery::OverQuota => full.push(recipient.address.as_str()),
+            Delivery::NoMailbox => {}
+        }
+    }
+    match (stored.first(), full.is_empty()) {
+        (Some(id), true) => format!("250 2.0.0 Stored as {id}"),
+        (Some(id), false) => format!(
+            "250 2.0.0 Stored as {id}; mailbox full, not stored for: {}",
+            full.join(", ")
+        ),
+        (None, false) => "552 5.2.2 Mailbox full".into(),
+        (None, true) => "550 5.1.1 Mailbox no longer exists".into(),
+    }
+}

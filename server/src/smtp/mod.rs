@@ -1,0 +1,105 @@
+//! The SMTP receiver: accepts connections within a limit and runs a session on each.
+
+mod deliver;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::events::Events;
+use crate::store::Store;
+
+/// Longest line accepted, command or message text: RFC 5321's 1000 octets including CRLF.
+pub const MAX_LINE: usize = 1000;
+/// How long running sessions may finish their transaction once shutdown starts.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every SMTP session needs.
+pub struct SmtpContext {
+    pub store: Store,
+    pub events: Events,
+    /// The domains mail is accepted for, lower-case.
+    pub domains: Vec<String>,
+    /// The name the server gives itself in the greeting.
+    pub hostname: String,
+    pub max_message_size: usize,
+    pub max_recipients: usize,
+    pub idle_timeout: Duration,
+    /// How long stored mail is kept; zero keeps it forever.
+    pub retention: Duration,
+}
+
+impl SmtpContext {
+    /// The SMTP settings of `config`.
+    pub fn new(config: &Config, store: Store, events: Events) -> SmtpContext {
+        SmtpContext {
+            store,
+            events,
+            domains: config.domains.clone(),
+            hostname: config.domains.first().cloned().unwrap_or_else(|| "mailcx".into()),
+            max_message_size: config.max_message_size,
+            max_recipients: config.max_recipients,
+            idle_timeout: config.smtp_idle_timeout,
+            retention: config.retention,
+        }
+    }
+}
+
+/// Accepts connections until `shutdown` turns true; at most `max_connections` sessions at once.
+pub async fn serve(
+    listener: TcpListener,
+    context: Arc<SmtpContext>,
+    max_connections: usize,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(max_connections));
+    let mut sessions = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = crate::stopping(&mut shutdown) => break,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!("SMTP accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                match permits.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        let context = context.clone();
+                        sessions.spawn(async move {
+                            session::run(stream, peer, context).await;
+                            drop(permit);
+                        });
+                    }
+                    Err(_) => {
+                        tokio::spawn(turn_away(stream, peer));
+                    }
+                }
+            }
+        }
+    }
+    let drain = async { while sessions.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        sessions.abort_all();
+    }
+}
+
+async fn turn_away(mut stream: TcpStream, peer: SocketAddr) {
+    tracing::warn!("SMTP connection from {peer} refused: too many connections");
+    let _ = stream
+        .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
+        .await;
+    let _ = stream.shutdown().await;
+}

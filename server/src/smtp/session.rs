@@ -1,0 +1,341 @@
+//! One SMTP conversation: commands parsed by smtp-proto, lines framed here with the size,
+//! line-length and idle limits, replies with enhanced status codes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use smtp_proto::Request;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use uuid::Uuid;
+
+use super::deliver::{self, Recipient};
+use super::{MAX_LINE, SmtpContext};
+use crate::store::accounts;
+
+/// Bad commands in a row before the connection is dropped.
+const MAX_ERRORS: u32 = 20;
+
+/// How reading one line ended.
+enum Line {
+    Complete,
+    TooLong,
+    Closed,
+}
+
+struct Session {
+    context: Arc<SmtpContext>,
+    peer: SocketAddr,
+    reader: BufReader<OwnedReadHalf>,
+    writer: BufWriter<OwnedWriteHalf>,
+    line: Vec<u8>,
+    greeted: bool,
+    /// The envelope sender once MAIL FROM was accepted.
+    sender: Option<String>,
+    declared_size: usize,
+    recipients: Vec<Recipient>,
+    errors: u32,
+}
+
+/// Runs the conversation on `stream` to its end.
+pub async fn run(stream: TcpStream, peer: SocketAddr, context: Arc<SmtpContext>) {
+    let _ = stream.set_nodelay(true);
+    let (read, write) = stream.into_split();
+    let mut session = Session {
+        context,
+        peer,
+        reader: BufReader::new(read),
+        writer: BufWriter::new(write),
+        line: Vec::with_capacity(MAX_LINE),
+        greeted: false,
+        sender: None,
+        declared_size: 0,
+        recipients: Vec::new(),
+        errors: 0,
+    };
+    if let Err(e) = session.converse().await {
+        tracing::debug!("SMTP session with {peer} ended: {e}");
+    }
+}
+
+/// Reads one line, CRLF included, into `line`; a longer line than `max` is consumed and reported.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
+    line.clear();
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(Line::Closed);
+        }
+        let (taken, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (end + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long && line.len() + taken > max {
+            too_long = true;
+            line.clear();
+        }
+        if !too_long {
+            line.extend_from_slice(&available[..taken]);
+        }
+        reader.consume(taken);
+        if done {
+            return Ok(if too_long { Line::TooLong } else { Line::Complete });
+        }
+    }
+}
+
+impl Session {
+    async fn converse(&mut self) -> std::io::Result<()> {
+        let greeting = format!("220 {} ESMTP mailcx ready", self.context.hostname);
+        self.reply(&greeting).await?;
+        loop {
+            let line = match self.next_line().await? {
+                Some(line) => line,
+                None => return Ok(()),
+            };
+            let keep_going = match line {
+                Line::Complete => self.command().await?,
+                Line::TooLong => {
+                    self.reply("500 5.5.2 Line too long").await?;
+                    self.count_error().await?
+                }
+                Line::Closed => false,
+            };
+            if !keep_going {
+                return self.writer.flush().await;
+            }
+        }
+    }
+
+    /// The next line within the idle timeout; `None` once the client is gone or timed out.
+    async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+        // Replies to pipelined commands go out together, once nothing more is waiting to be read.
+        if self.reader.buffer().is_empty() {
+            self.writer.flush().await?;
+        }
+        let read = read_line(&mut self.reader, &mut self.line, MAX_LINE);
+        match tokio::time::timeout(self.context.idle_timeout, read).await {
+            Ok(Ok(Line::Closed)) => Ok(None),
+            Ok(result) => result.map(Some),
+            Err(_) => {
+                tracing::debug!("SMTP client {} idle too long", self.peer);
+                self.reply("421 4.4.2 Idle too long, closing connection").await?;
+                self.writer.flush().await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn reply(&mut self, text: &str) -> std::io::Result<()> {
+        self.writer.write_all(text.as_bytes()).await?;
+        self.writer.write_all(b"\r\n").await
+    }
+
+    /// Counts a bad command; false when there were too many in a row.
+    async fn count_error(&mut self) -> std::io::Result<bool> {
+        self.errors += 1;
+        if self.errors < MAX_ERRORS {
+            return Ok(true);
+        }
+        self.reply("421 4.7.0 Too many errors, closing connection")
+            .await?;
+        Ok(false)
+    }
+
+    fn reset(&mut self) {
+        self.sender = None;
+        self.declared_size = 0;
+        self.recipients.clear();
+    }
+
+    /// Handles the command in `self.line`; false ends the session.
+    async fn command(&mut self) -> std::io::Result<bool> {
+        let line = std::mem::take(&mut self.line);
+        let parsed = Request::parse(&mut line.iter()).map(Request::into_owned);
+        self.line = line;
+        let reply = match parsed {
+            Ok(request) => {
+                self.errors = 0;
+                return self.request(request).await;
+            }
+            Err(smtp_proto::Error::UnknownCommand) => "500 5.5.1 Command not recognized".to_string(),
+            Err(smtp_proto::Error::InvalidSenderAddress) => "501 5.1.7 Bad sender address syntax".to_string(),
+            Err(smtp_proto::Error::InvalidRecipientAddress) => {
+                "501 5.1.3 Bad recipient address syntax".to_string()
+            }
+            Err(smtp_proto::Error::SyntaxError { syntax }) => format!("501 5.5.4 Syntax: {syntax}"),
+            Err(smtp_proto::Error::InvalidParameter { param }) => {
+                format!("501 5.5.4 Invalid parameter {param}")
+            }
+            Err(smtp_proto::Error::UnsupportedParameter { param }) => {
+                format!("555 5.5.4 Unsupported parameter {param}")
+            }
+            Err(_) => "501 5.5.2 Syntax error".to_string(),
+        };
+        self.reply(&reply).await?;
+        self.count_error().await
+    }
+
+    async fn request(&mut self, request: Request<String>) -> std::io::Result<bool> {
+        match request {
+            Request::Ehlo { host: _ } => {
+                self.reset();
+                self.greeted = true;
+                let ehlo = format!(
+                    "250-{} greets you\r\n250-SIZE {}\r\n250-8BITMIME\r\n250-PIPELINING\r\n250-SMTPUTF8\r\n250 ENHANCEDSTATUSCODES",
+                    self.context.hostname, self.context.max_message_size
+                );
+                self.reply(&ehlo).await?;
+            }
+            Request::Helo { host: _ } | Request::Lhlo { host: _ } => {
+                self.reset();
+                self.greeted = true;
+                let text = format!("250 {}", self.context.hostname);
+                self.reply(&text).await?;
+            }
+            Request::Mail { from } => {
+                let reply = self.mail_from(from.address, from.size);
+                self.reply(&reply).await?;
+            }
+            Request::Rcpt { to } => {
+                let reply = self.rcpt_to(&to.address).await;
+                self.reply(&reply).await?;
+            }
+            Request::Data => return self.data().await,
+            Request::Rset => {
+                self.reset();
+                self.reply("250 2.0.0 Reset").await?;
+            }
+            Request::Noop { .. } => self.reply("250 2.0.0 OK").await?,
+            Request::Vrfy { .. } => {
+                self.reply("252 2.5.0 Cannot verify, but will try delivery")
+                    .await?
+            }
+            Request::Quit => {
+                self.reply("221 2.0.0 Bye").await?;
+                return Ok(false);
+            }
+            Request::Help { .. } => self.reply("214 2.0.0 See RFC 5321").await?,
+            _ => self.reply("502 5.5.1 Command not implemented").await?,
+        }
+        Ok(true)
+    }
+
+    fn mail_from(&mut self, address: String, size: usize) -> String {
+        if !self.greeted {
+            return "503 5.5.1 Say EHLO first".into();
+        }
+        if self.sender.is_some() {
+            return "503 5.5.1 Sender already given".into();
+        }
+        if size > self.context.max_message_size {
+            return format!(
+                "552 5.3.4 Message size exceeds the limit of {} bytes",
+                self.context.max_message_size
+            );
+        }
+        self.sender = Some(address);
+        self.declared_size = size;
+        "250 2.1.0 Sender OK".into()
+    }
+
+    async fn rcpt_to(&mut self, address: &str) -> String {
+        if self.sender.is_none() {
+            return "503 5.5.1 Need MAIL FROM first".into();
+        }
+        if self.recipients.len() >= self.context.max_recipients {
+            return "452 4.5.3 Too many recipients".into();
+        }
+        let address = address.to_lowercase();
+        let local_domain = address
+            .rsplit_once('@')
+            .is_some_and(|(_, d)| self.context.domains.iter().any(|ours| ours == d));
+        if !local_domain {
+            return "550 5.1.1 No such mailbox here".into();
+        }
+        let lookup = address.clone();
+        let account = match self
+            .context
+            .store
+            .read(move |conn| accounts::by_address(conn, &lookup))
+            .await
+        {
+            Ok(Some(account)) => account,
+            Ok(None) => return "550 5.1.1 No such mailbox here".into(),
+            Err(e) => {
+                tracing::error!("SMTP recipient lookup failed: {e}");
+                return "451 4.3.0 Temporary failure, try again later".into();
+            }
+        };
+        if account.used.saturating_add(self.declared_size as u64) > account.quota
+            || account.used >= account.quota
+        {
+            return "552 5.2.2 Mailbox full".into();
+        }
+        if !self.recipients.iter().any(|r| r.account_id == account.id) {
+            self.recipients.push(Recipient {
+                account_id: account.id,
+                address: account.address,
+            });
+        }
+        "250 2.1.5 Recipient OK".into()
+    }
+
+    async fn data(&mut self) -> std::io::Result<bool> {
+        if self.sender.is_none() {
+            self.reply("503 5.5.1 Need MAIL FROM first").await?;
+            return Ok(true);
+        }
+        if self.recipients.is_empty() {
+            self.reply("554 5.5.1 No valid recipients").await?;
+            return Ok(true);
+        }
+        self.reply("354 End data with <CR><LF>.<CR><LF>").await?;
+        let max = self.context.max_message_size;
+        let mut message = Vec::with_capacity(self.declared_size.clamp(4096, max));
+        let (mut oversize, mut line_too_long) = (false, false);
+        loop {
+            match self.next_line().await? {
+                None => return Ok(false),
+                Some(Line::Closed) => return Ok(false),
+                Some(Line::TooLong) => line_too_long = true,
+                Some(Line::Complete) => {
+                    if self.line == b".\r\n" || self.line == b".\n" {
+                        break;
+                    }
+                    // Dot-stuffing: a leading dot was doubled by the client.
+                    let text = self.line.strip_prefix(b".").unwrap_or(&self.line);
+                    if message.len() + text.len() > max {
+                        oversize = true;
+                        message = Vec::new();
+                    }
+                    if !oversize && !line_too_long {
+                        message.extend_from_slice(text);
+                    }
+                }
+            }
+        }
+        let reply = if line_too_long {
+            "500 5.5.2 Line too long; message not stored".to_string()
+        } else if oversize {
+            format!("552 5.3.4 Message exceeds the limit of {max} bytes; not stored")
+        } else {
+            let sender = self.sender.clone().unwrap_or_default();
+            deliver::deliver(&self.context, sender, &self.recipients, message).await
+        };
+        self.reset();
+        self.reply(&reply).await?;
+        Ok(true)
+    }
+}
+
+/// A fresh time-ordered message id.
+pub fn new_message_id() -> Uuid {
+    Uuid::now_v7()
+}

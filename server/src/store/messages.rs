@@ -1,0 +1,246 @@
+//! Message rows: delivery with the quota check, pages, reads, deletes and retention.
+
+use mailcx_common::Attachment;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::StoreResult;
+
+/// Messages on one page of a list.
+pub const PAGE_SIZE: u32 = 30;
+/// How long the id of an expired message still answers 410 rather than 404, in seconds.
+const EXPIRED_MEMORY_SECS: i64 = 7 * 86_400;
+
+/// A message to store for one recipient mailbox.
+pub struct NewMessage<'a> {
+    pub id: Uuid,
+    pub account_id: Uuid,
+    pub sender: &'a str,
+    pub from: &'a str,
+    pub subject: &'a str,
+    pub preview_text: &'a str,
+    pub text_body: Option<&'a str>,
+    pub html_body: Option<&'a str>,
+    /// The attachment list as JSON.
+    pub attachments: &'a str,
+    pub raw: &'a [u8],
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Stored,
+    OverQuota,
+    NoMailbox,
+}
+
+/// One list entry.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub id: Uuid,
+    pub sender: String,
+    pub from: String,
+    pub subject: String,
+    pub preview_text: String,
+    pub size: u64,
+    pub created_at: i64,
+    pub is_read: bool,
+}
+
+/// A whole message as the API shows it.
+#[derive(Debug, Clone)]
+pub struct Full {
+    pub summary: Summary,
+    pub text_body: Option<String>,
+    pub html_body: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+/// The answer to a lookup by id: there, gone by retention, or never there (for this mailbox).
+#[derive(Debug)]
+pub enum Lookup<T> {
+    Found(T),
+    Expired,
+    Missing,
+}
+
+/// Stores a message for a mailbox unless it would exceed the mailbox's quota.
+pub fn deliver(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<Delivery> {
+    let size = message.raw.len() as i64;
+    let account = message.account_id.to_string();
+    let room = conn
+        .prepare_cached("UPDATE accounts SET used = used + ?2 WHERE id = ?1 AND used + ?2 <= quota")?
+        .execute(params![account, size])?;
+    if room == 0 {
+        let exists = conn
+            .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?
+            .exists([&account])?;
+        return Ok(if exists {
+            Delivery::OverQuota
+        } else {
+            Delivery::NoMailbox
+        });
+    }
+    conn.prepare_cached(
+        "INSERT INTO messages (id, account_id, sender, from_header, subject, preview_text, size, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        message.id.to_string(),
+        account,
+        message.sender,
+        message.from,
+        message.subject,
+        message.preview_text,
+        size,
+        message.created_at,
+        message.expires_at
+    ])?;
+    let seq = conn.last_insert_rowid();
+    conn.prepare_cached(
+        "INSERT INTO message_contents (seq, raw, text_body, html_body, attachments) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![seq, message.raw, message.text_body, message.html_body, message.attachments])?;
+    Ok(Delivery::Stored)
+}
+
+const SUMMARY_COLUMNS: &str = "id, sender, from_header, subject, preview_text, size, created_at, is_read";
+
+fn summary(row: &Row<'_>) -> rusqlite::Result<Summary> {
+    let id: String = row.get(0)?;
+    Ok(Summary {
+        id: Uuid::parse_str(&id).unwrap_or_default(),
+        sender: row.get(1)?,
+        from: row.get(2)?,
+        subject: row.get(3)?,
+        preview_text: row.get(4)?,
+        size: row.get::<_, i64>(5)? as u64,
+        created_at: row.get(6)?,
+        is_read: row.get(7)?,
+    })
+}
+
+/// Page `page` (from 1) of a mailbox's live messages, newest first.
+pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreResult<Vec<Summary>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM messages
+         WHERE account_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
+         ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
+    );
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![account_id.to_string(), now, PAGE_SIZE, offset], summary)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Finds a mailbox's message row: `(seq, expired)`, or whether it expired and was swept.
+fn locate(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<i64>> {
+    let (account, id) = (account_id.to_string(), id.to_string());
+    let row: Option<(i64, Option<i64>)> = conn
+        .prepare_cached("SELECT seq, expires_at FROM messages WHERE id = ?1 AND account_id = ?2")?
+        .query_row([&id, &account], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        Some((_, Some(expires_at))) if expires_at <= now => Lookup::Expired,
+        Some((seq, _)) => Lookup::Found(seq),
+        None => {
+            let expired = conn
+                .prepare_cached("SELECT 1 FROM expired_messages WHERE id = ?1 AND account_id = ?2")?
+                .exists([&id, &account])?;
+            if expired { Lookup::Expired } else { Lookup::Missing }
+        }
+    })
+}
+
+/// A mailbox's message with bodies and attachment list.
+pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Full>> {
+    let seq = match locate(conn, account_id, id, now)? {
+        Lookup::Found(seq) => seq,
+        Lookup::Expired => return Ok(Lookup::Expired),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    };
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, c.text_body, c.html_body, c.attachments
+         FROM messages m JOIN message_contents c ON c.seq = m.seq WHERE m.seq = ?1"
+    );
+    let full = conn.prepare_cached(&sql)?.query_row([seq], |row| {
+        let attachments: String = row.get(10)?;
+        Ok(Full {
+            summary: summary(row)?,
+            text_body: row.get(8)?,
+            html_body: row.get(9)?,
+            attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+        })
+    })?;
+    Ok(Lookup::Found(full))
+}
+
+/// The exact bytes received for a mailbox's message.
+pub fn raw(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Vec<u8>>> {
+    Ok(match locate(conn, account_id, id, now)? {
+        Lookup::Found(seq) => Lookup::Found(
+            conn.prepare_cached("SELECT raw FROM message_contents WHERE seq = ?1")?
+                .query_row([seq], |r| r.get(0))?,
+        ),
+        Lookup::Expired => Lookup::Expired,
+        Lookup::Missing => Lookup::Missing,
+    })
+}
+
+/// Deletes a mailbox's message and gives its size back to the quota.
+pub fn delete(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
+    let seq = match locate(conn, account_id, id, now)? {
+        Lookup::Found(seq) => seq,
+        Lookup::Expired => return Ok(Lookup::Expired),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    };
+    remove(conn, seq)?;
+    Ok(Lookup::Found(()))
+}
+
+/// Removes one message row (its contents cascade) and lowers its mailbox's `used`.
+fn remove(conn: &Connection, seq: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE accounts SET used = MAX(0, used - (SELECT size FROM messages WHERE seq = ?1))
+         WHERE id = (SELECT account_id FROM messages WHERE seq = ?1)",
+    )?
+    .execute([seq])?;
+    conn.prepare_cached("DELETE FROM messages WHERE seq = ?1")?
+        .execute([seq])?;
+    Ok(())
+}
+
+/// Marks a mailbox's message read.
+pub fn mark_read(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
+    let seq = match locate(conn, account_id, id, now)? {
+        Lookup::Found(seq) => seq,
+        Lookup::Expired => return Ok(Lookup::Expired),
+        Lookup::Missing => return Ok(Lookup::Missing),
+    };
+    conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE seq = ?1")?
+        .execute([seq])?;
+    Ok(Lookup::Found(()))
+}
+
+/// Removes up to `limit` messages whose retention ran out, remembering their ids; returns how many.
+pub fn sweep_expired(conn: &Connection, now: i64, limit: u32) -> StoreResult<usize> {
+    let expired: Vec<(i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT seq, id, account_id FROM messages
+             WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (seq, id, account_id) in &expired {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO expired_messages (id, account_id, expired_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![id, account_id, now])?;
+        remove(conn, *seq)?;
+    }
+    conn.prepare_cached("DELETE FROM expired_messages WHERE expired_at < ?1")?
+        .execute([now - EXPIRED_MEMORY_SECS])?;
+    Ok(expired.len())
+}
