@@ -12,7 +12,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode as SqliteCode, OpenFlags};
 use tokio::sync::oneshot;
@@ -23,6 +23,10 @@ const MAX_GROUP: usize = 512;
 const MAX_IDLE_READERS: usize = 8;
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a group waits for writers expected back (see `writer_loop`).
+const GATHER_WAIT: Duration = Duration::from_micros(500);
+/// How often the checkpointer moves committed WAL pages into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// What the store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -115,8 +119,16 @@ enum Command {
 #[derive(Clone)]
 pub struct Store {
     writer: mpsc::Sender<Command>,
-    writer_thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    threads: Arc<Mutex<Threads>>,
     readers: Arc<Readers>,
+}
+
+/// The store's own threads, joined on close.
+struct Threads {
+    writer: Option<JoinHandle<()>>,
+    /// Dropping this sender stops the checkpointer.
+    stop_checkpoints: Option<mpsc::Sender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 impl Store {
@@ -131,17 +143,30 @@ impl Store {
         }
         let mut conn = open_connection(path, false)?;
         migrations::run(&mut conn, path)?;
+        // Checkpoints run on their own thread so a commit never waits for one.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpoint_conn = open_connection(path, false)?;
+        let spawn_error = |e: std::io::Error| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
         let (writer, commands) = mpsc::channel();
-        let thread = std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
             .spawn(move || writer_loop(conn, commands))
-            .map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            .map_err(spawn_error)?;
+        let (stop_checkpoints, stop) = mpsc::channel();
+        let checkpointer = std::thread::Builder::new()
+            .name("mailcx-store-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, stop))
+            .map_err(spawn_error)?;
         Ok(Store {
             writer,
-            writer_thread: Arc::new(Mutex::new(Some(thread))),
+            threads: Arc::new(Mutex::new(Threads {
+                writer: Some(writer_thread),
+                stop_checkpoints: Some(stop_checkpoints),
+                checkpointer: Some(checkpointer),
+            })),
             readers: Arc::new(Readers {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
@@ -187,9 +212,14 @@ impl Store {
     /// Commits what is queued, stops the writer and closes the database. Blocking.
     pub fn close(&self) {
         let _ = self.writer.send(Command::Close);
-        let thread = self.writer_thread.lock().expect("writer handle lock").take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
+        let mut threads = self.threads.lock().expect("store threads lock");
+        // The writer commits what is queued first; then the checkpointer empties the WAL.
+        if let Some(writer) = threads.writer.take() {
+            let _ = writer.join();
+        }
+        threads.stop_checkpoints.take();
+        if let Some(checkpointer) = threads.checkpointer.take() {
+            let _ = checkpointer.join();
         }
         self.readers.idle.lock().expect("reader pool lock").clear();
     }
@@ -234,24 +264,46 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 }
 
 /// The writer thread: takes one job, then whatever else is queued, and commits them together.
+///
+/// Writers that were answered together tend to come back together, a moment apart. So when the
+/// last group had several jobs, the writer waits up to `GATHER_WAIT` for as many to arrive before
+/// committing, instead of committing the first alone and the rest after another fsync. A lone
+/// writer is never kept waiting.
 fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
+    let mut last_group = 1;
     let mut closing = false;
     while !closing {
         match commands.recv() {
             Ok(Command::Write(job)) => batch.push(job),
             Ok(Command::Close) | Err(_) => break,
         }
+        let deadline = Instant::now() + GATHER_WAIT;
         while batch.len() < MAX_GROUP {
-            match commands.try_recv() {
+            let next = match commands.try_recv() {
+                Ok(command) => Ok(command),
+                Err(mpsc::TryRecvError::Disconnected) => Err(()),
+                Err(mpsc::TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if batch.len() >= last_group || left.is_zero() {
+                        break;
+                    }
+                    match commands.recv_timeout(left) {
+                        Ok(command) => Ok(command),
+                        Err(mpsc::RecvTimeoutError::Timeout) => break,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+                    }
+                }
+            };
+            match next {
                 Ok(Command::Write(job)) => batch.push(job),
-                Ok(Command::Close) => {
+                Ok(Command::Close) | Err(()) => {
                     closing = true;
                     break;
                 }
-                Err(_) => break,
             }
         }
+        last_group = batch.len();
         commit_group(&conn, &mut batch);
     }
     if let Err((_, e)) = conn.close() {
@@ -278,6 +330,17 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
+}
+
+/// Moves committed pages from the WAL into the database file until told to stop.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("checkpoint failed: {e}");
+        }
+    }
+    // The last one empties the WAL, so a clean stop leaves just the database file.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 /// Idle read-only connections, opened on demand.
