@@ -1,0 +1,144 @@
+//! `Action`: every change to the app, whether a person asked for it or a background task reports.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mailcx_common::client::Download;
+use mailcx_common::{
+    AccountToken, Attachment, ClientError, Credentials, Domain, Me, Message, MessageList, NewEmail,
+};
+use uuid::Uuid;
+
+/// Identifies one background request, so its spinner entry goes away when it answers.
+pub type TaskId = u64;
+
+/// What a screen, a popup or a background task asks the app to do.
+#[derive(Debug)]
+pub enum Action {
+    /// Leave the app.
+    Quit,
+    /// Close the top screen.
+    Back,
+    /// Show every key of the current screen.
+    Help,
+    /// Copy this text to the clipboard (OSC 52).
+    Copy(String),
+    /// Re-check every saved mailbox and reload the domains.
+    RefreshHome,
+    /// Open the create-mailbox form.
+    OpenCreate,
+    /// Open the sign-in form, optionally with the address filled in.
+    OpenSignIn(Option<String>),
+    /// Create a mailbox.
+    Create(Credentials),
+    /// Sign in to a mailbox.
+    SignIn(Credentials),
+    /// Open a saved mailbox's inbox.
+    OpenInbox(String),
+    /// Show a mailbox's details.
+    Inspect(String),
+    /// Ask before deleting a mailbox.
+    AskDeleteAccount(String),
+    /// Delete a mailbox on the server.
+    DeleteAccount(String),
+    /// Drop a mailbox from the saved list without touching the server.
+    Forget(String),
+    /// Load one page of an inbox.
+    LoadPage { address: String, page: u32 },
+    /// Open a message in the reader.
+    OpenMessage { address: String, id: Uuid },
+    /// Ask before deleting a message.
+    AskDeleteMessage {
+        address: String,
+        id: Uuid,
+        subject: String,
+    },
+    /// Delete a message on the server.
+    DeleteMessage { address: String, id: Uuid },
+    /// Show a message's raw source.
+    ViewSource { address: String, id: Uuid },
+    /// Download an attachment into the downloads directory.
+    SaveAttachment {
+        address: String,
+        id: Uuid,
+        attachment: Attachment,
+    },
+    /// Write bytes already at hand (a message source) into the downloads directory.
+    SaveBytes { name: String, bytes: Vec<u8> },
+    /// A background request answered.
+    Net { task: TaskId, reply: Reply },
+    /// The live connection of an open inbox reports.
+    Live { address: String, event: LiveEvent },
+}
+
+/// The answer of one background request.
+#[derive(Debug)]
+pub enum Reply {
+    /// `GET /api/domains`.
+    Domains(Result<Vec<Domain>, ClientError>),
+    /// `POST /api/accounts`.
+    Created {
+        address: String,
+        result: Result<AccountToken, ClientError>,
+    },
+    /// `POST /api/token`.
+    SignedIn {
+        address: String,
+        result: Result<AccountToken, ClientError>,
+    },
+    /// `GET /api/me`, for the home list's check or for the inspect popup.
+    Me {
+        address: String,
+        result: Result<Me, ClientError>,
+    },
+    /// `DELETE /api/account`.
+    AccountDeleted {
+        address: String,
+        result: Result<(), ClientError>,
+    },
+    /// `GET /api/messages?page=N`.
+    Page {
+        address: String,
+        page: u32,
+        result: Result<MessageList, ClientError>,
+    },
+    /// `GET /api/messages/{id}`.
+    Message {
+        address: String,
+        id: Uuid,
+        result: Result<Message, ClientError>,
+    },
+    /// `PUT /api/messages/{id}/read`.
+    MarkedRead {
+        address: String,
+        id: Uuid,
+        result: Result<(), ClientError>,
+    },
+    /// `DELETE /api/messages/{id}`.
+    MessageDeleted {
+        address: String,
+        id: Uuid,
+        result: Result<(), ClientError>,
+    },
+    /// `GET /api/messages/{id}/source`.
+    Source {
+        address: String,
+        id: Uuid,
+        result: Result<Download, ClientError>,
+    },
+    /// A file was written to disk (or not).
+    Saved(Result<PathBuf, String>),
+}
+
+/// What the live connection of an inbox reports.
+#[derive(Debug)]
+pub enum LiveEvent {
+    /// The socket is open and authenticated.
+    Connected,
+    /// The socket broke or could not open; it retries after `retry_in`.
+    Disconnected { retry_in: Duration, reason: String },
+    /// New mail arrived.
+    Email(NewEmail),
+    /// The server refused the token; the task has stopped.
+    Refused(ClientError),
+}

@@ -1,0 +1,881 @@
+//! `App`: the whole state of the interface. Keys and mouse go to the top popup or screen; what
+//! they ask for, and what background tasks answer, goes through [`App::update`].
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
+use mailcx_common::{AccountToken, Client, ClientError, ErrorCode, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::AbortHandle;
+
+use crate::action::{Action, LiveEvent, Reply, TaskId};
+use crate::keys::{self, is_ctrl};
+use crate::popup::{Popup, PopupKey};
+use crate::saved::{Saved, SavedMailbox};
+use crate::screens::inbox::Live;
+use crate::screens::{CreateForm, Ctx, Health, Home, Inbox, Reader, Screen, SignInForm, SourceView};
+use crate::status::{self, Status, Tone};
+use crate::{format, live, net};
+
+/// Where the server is: started in-process by the app, or a remote one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerInfo {
+    /// The bundled server, on this machine.
+    Embedded {
+        /// Its HTTP API.
+        http: SocketAddr,
+        /// Its SMTP receiver: send mail here.
+        smtp: SocketAddr,
+        /// Its database file (names its saved-mailbox list).
+        db: PathBuf,
+    },
+    /// A server given with `--server`.
+    Remote {
+        /// Its base URL.
+        url: String,
+    },
+}
+
+impl ServerInfo {
+    /// The key of this server's list in the saved-mailboxes file. The embedded server's HTTP
+    /// port changes on every start, so its list is keyed by its database instead.
+    pub fn key(&self) -> String {
+        match self {
+            ServerInfo::Embedded { db, .. } => format!("embedded:{}", db.display()),
+            ServerInfo::Remote { url } => url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// What the status bar says about it.
+    pub fn label(&self) -> String {
+        match self {
+            ServerInfo::Embedded { http, smtp, .. } => format!("HTTP {http} · SMTP {smtp}"),
+            ServerInfo::Remote { url } => url.clone(),
+        }
+    }
+}
+
+/// What the app needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where the server is.
+    pub server: ServerInfo,
+    /// A client for it (no token; mailbox tokens are added per call).
+    pub client: Client,
+    /// Directory of the saved-mailboxes file.
+    pub config_dir: PathBuf,
+    /// Where saved attachments go.
+    pub downloads: PathBuf,
+}
+
+/// The app's state.
+pub struct App {
+    ctx: Ctx,
+    client: Client,
+    /// The navigation stack; the home screen is always at the bottom.
+    screens: Vec<Screen>,
+    /// Popups over the screen; the last one takes the keys.
+    popups: Vec<Popup>,
+    status: Status,
+    tx: UnboundedSender<Action>,
+    next_task: TaskId,
+    /// The live connection of the open inbox: (address, task).
+    live: Option<(String, AbortHandle)>,
+    downloads: PathBuf,
+    /// Texts to put on the clipboard; the run loop writes them to the terminal (OSC 52).
+    clipboard: Vec<String>,
+    quit: bool,
+    /// A fixed "now" for reproducible screens in tests.
+    clock: Option<Timestamp>,
+}
+
+impl App {
+    /// An app on the home screen. Nothing is requested until [`App::start`].
+    pub fn new(settings: Settings, tx: UnboundedSender<Action>) -> App {
+        let (saved, warning) = Saved::load(&settings.config_dir, &settings.server.key());
+        let mut app = App {
+            ctx: Ctx {
+                saved,
+                domains: Vec::new(),
+                domains_error: None,
+                health: Default::default(),
+                server: settings.server,
+                now: chrono::Utc::now(),
+                spinner: "",
+            },
+            client: settings.client,
+            screens: vec![Screen::Home(Home::new())],
+            popups: Vec::new(),
+            status: Status::default(),
+            tx,
+            next_task: 1,
+            live: None,
+            downloads: settings.downloads,
+            clipboard: Vec::new(),
+            quit: false,
+            clock: None,
+        };
+        if let Some(warning) = warning {
+            app.popups.push(Popup::error("Saved mailboxes", warning));
+        }
+        app
+    }
+
+    /// Loads the domains and checks every saved mailbox, in the background.
+    pub fn start(&mut self) {
+        self.load_domains();
+        self.check_all();
+    }
+
+    /// What screens read: saved mailboxes, domains, health.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
+    /// The navigation stack, home first.
+    pub fn screens(&self) -> &[Screen] {
+        &self.screens
+    }
+
+    /// The open popups, top last.
+    pub fn popups(&self) -> &[Popup] {
+        &self.popups
+    }
+
+    /// The status bar's state.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Whether a request is running (the run loop then ticks the spinner).
+    pub fn is_busy(&self) -> bool {
+        self.status.busy()
+    }
+
+    /// Advances the spinner.
+    pub fn tick(&mut self) {
+        self.status.tick();
+    }
+
+    /// Whether the app should exit.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Takes the texts waiting to go to the clipboard.
+    pub fn take_clipboard(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.clipboard)
+    }
+
+    /// Fixes the time ages are measured from (tests and screenshots).
+    pub fn set_clock(&mut self, now: Timestamp) {
+        self.clock = Some(now);
+    }
+
+    /// Handles a terminal event; true if the screen may have changed.
+    pub fn handle_event(&mut self, event: Event) -> bool {
+        match event {
+            Event::Key(key) if key.kind != KeyEventKind::Release => {
+                self.on_key(key);
+                true
+            }
+            Event::Mouse(mouse) => match mouse.kind {
+                MouseEventKind::ScrollUp | MouseEventKind::ScrollDown | MouseEventKind::Down(_) => {
+                    self.on_mouse(mouse);
+                    true
+                }
+                // Moves and releases change nothing: no redraw.
+                _ => false,
+            },
+            Event::Paste(text) => {
+                if self.popups.is_empty()
+                    && let Some(screen) = self.screens.last_mut()
+                {
+                    screen.on_paste(&text);
+                }
+                true
+            }
+            Event::Resize(..) => true,
+            _ => false,
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) {
+        self.status.clear_notice();
+        if is_ctrl(&key, 'c') {
+            self.quit = true;
+            return;
+        }
+        if let Some(popup) = self.popups.last() {
+            match popup.on_key(key) {
+                PopupKey::Keep => {}
+                PopupKey::Close => {
+                    self.popups.pop();
+                }
+                PopupKey::Confirm => {
+                    if let Some(Popup::Confirm {
+                        on_yes: Some(action), ..
+                    }) = self.popups.pop()
+                    {
+                        self.update(action);
+                    }
+                }
+            }
+            return;
+        }
+        if key.code == KeyCode::F(1) {
+            self.update(Action::Help);
+            return;
+        }
+        let screen = self.screens.last_mut().expect("the home screen is never closed");
+        if let Some(action) = screen.on_key(key, &self.ctx) {
+            self.update(action);
+        }
+    }
+
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        if !self.popups.is_empty() {
+            return;
+        }
+        let screen = self.screens.last_mut().expect("the home screen is never closed");
+        if let Some(action) = screen.on_mouse(mouse, &self.ctx) {
+            self.update(action);
+        }
+    }
+
+    /// Applies one action.
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Back => self.back(),
+            Action::Help => {
+                let screen = self.screens.last().expect("the home screen is never closed");
+                let mut hints = screen.hints();
+                hints.extend_from_slice(keys::GLOBAL);
+                self.popups.push(Popup::Help {
+                    title: format!("Keys: {}", screen.title()),
+                    hints,
+                });
+            }
+            Action::Copy(text) => {
+                self.status
+                    .notice(format!("Copied {text} to the clipboard"), Tone::Good);
+                self.clipboard.push(text);
+            }
+            Action::RefreshHome => {
+                self.load_domains();
+                self.check_all();
+            }
+            Action::OpenCreate => {
+                if self.ctx.domains.is_empty() {
+                    self.load_domains();
+                }
+                self.screens.push(Screen::Create(CreateForm::new()));
+            }
+            Action::OpenSignIn(address) => self.screens.push(Screen::SignIn(SignInForm::new(address))),
+            Action::Create(credentials) => {
+                let client = self.client.clone();
+                self.spawn("Creating the mailbox", async move {
+                    let result = client.create_account(&credentials).await;
+                    Reply::Created {
+                        address: credentials.address,
+                        result,
+                    }
+                });
+            }
+            Action::SignIn(credentials) => {
+                let client = self.client.clone();
+                self.spawn("Signing in", async move {
+                    let result = client.sign_in(&credentials).await;
+                    Reply::SignedIn {
+                        address: credentials.address,
+                        result,
+                    }
+                });
+            }
+            Action::OpenInbox(address) => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                self.screens.push(Screen::Inbox(Inbox::new(address.clone())));
+                self.load_page(address.clone(), 1);
+                self.start_live(address, client);
+            }
+            Action::Inspect(address) => {
+                self.popups.push(Popup::Inspect {
+                    address: address.clone(),
+                    me: None,
+                    error: None,
+                });
+                self.check(&address);
+            }
+            Action::AskDeleteAccount(address) => self.popups.push(Popup::Confirm {
+                title: "Delete mailbox".into(),
+                text: format!("Delete {address} and all its mail from the server? This cannot be undone."),
+                yes: "delete",
+                on_yes: Some(Action::DeleteAccount(address)),
+            }),
+            Action::DeleteAccount(address) => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                self.spawn("Deleting the mailbox", async move {
+                    let result = client.delete_account().await;
+                    Reply::AccountDeleted { address, result }
+                });
+            }
+            Action::Forget(address) => match self.ctx.saved.remove(&address) {
+                Ok(()) => {
+                    self.ctx.health.remove(&address);
+                    self.status.notice(
+                        format!("Removed {address} from this list (it stays on the server)"),
+                        Tone::Info,
+                    );
+                }
+                Err(e) => self.popups.push(Popup::error("Cannot save the list", e)),
+            },
+            Action::LoadPage { address, page } => self.load_page(address, page),
+            Action::OpenMessage { address, id } => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                let summary = self.inbox_mut(&address).and_then(|i| i.summary(id).cloned());
+                self.screens
+                    .push(Screen::Reader(Reader::new(address.clone(), id, summary)));
+                self.spawn("Opening the message", async move {
+                    let result = client.message(id).await;
+                    Reply::Message { address, id, result }
+                });
+            }
+            Action::AskDeleteMessage { address, id, subject } => self.popups.push(Popup::Confirm {
+                title: "Delete message".into(),
+                text: format!(
+                    "Delete “{}” from {address}? This cannot be undone.",
+                    format::one_line(&subject)
+                ),
+                yes: "delete",
+                on_yes: Some(Action::DeleteMessage { address, id }),
+            }),
+            Action::DeleteMessage { address, id } => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                self.spawn("Deleting the message", async move {
+                    let result = client.delete_message(id).await;
+                    Reply::MessageDeleted { address, id, result }
+                });
+            }
+            Action::ViewSource { address, id } => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                self.spawn("Loading the source", async move {
+                    let result = client.source(id).await;
+                    Reply::Source { address, id, result }
+                });
+            }
+            Action::SaveAttachment {
+                address,
+                id,
+                attachment,
+            } => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                let dir = self.downloads.clone();
+                self.spawn("Saving the attachment", async move {
+                    let result = match client.attachment(id, attachment.index).await {
+                        Ok(download) => {
+                            // The name the reader showed; the header's name only if that is empty.
+                            let name = if attachment.filename.trim().is_empty() {
+                                download.filename.unwrap_or_default()
+                            } else {
+                                attachment.filename
+                            };
+                            net::save_file(dir, name, download.bytes).await
+                        }
+                        Err(e) => Err(e.to_string()),
+                    };
+                    Reply::Saved(result)
+                });
+            }
+            Action::SaveBytes { name, bytes } => {
+                let dir = self.downloads.clone();
+                self.spawn("Saving the file", async move {
+                    Reply::Saved(net::save_file(dir, name, bytes).await)
+                });
+            }
+            Action::Net { task, reply } => {
+                self.status.finish(task);
+                self.on_reply(reply);
+            }
+            Action::Live { address, event } => self.on_live(address, event),
+        }
+    }
+
+    fn on_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::Domains(Ok(domains)) if domains.is_empty() => {
+                self.ctx.domains_error = Some("the server lists no domains".into());
+            }
+            Reply::Domains(Ok(domains)) => {
+                self.ctx.domains = domains;
+                self.ctx.domains_error = None;
+            }
+            Reply::Domains(Err(e)) => {
+                self.ctx.domains_error = Some(e.to_string());
+                self.popups
+                    .push(Popup::error("Cannot load the server's domains", e.to_string()));
+            }
+            Reply::Created { address, result } => {
+                let form = self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::Create(form) => Some(form),
+                    _ => None,
+                });
+                match (result, form) {
+                    (Ok(token), form) => {
+                        if let Some(form) = form {
+                            form.busy = false;
+                        }
+                        self.signed_in(token, "Created")
+                    }
+                    (Err(e), Some(form)) => {
+                        form.busy = false;
+                        match e.code() {
+                            Some(ErrorCode::InvalidAddress | ErrorCode::AddressTaken) => {
+                                form.local.server_error = Some(e.to_string());
+                                form.focus_address();
+                            }
+                            Some(ErrorCode::PasswordTooShort) => {
+                                form.password.server_error = Some(e.to_string());
+                                form.focus_password();
+                            }
+                            _ => self.error_popup(&format!("Cannot create {address}"), &e),
+                        }
+                    }
+                    (Err(e), None) => self.error_popup(&format!("Cannot create {address}"), &e),
+                }
+            }
+            Reply::SignedIn { address, result } => {
+                let form = self.screens.iter_mut().rev().find_map(|s| match s {
+                    Screen::SignIn(form) => Some(form),
+                    _ => None,
+                });
+                match (result, form) {
+                    (Ok(token), form) => {
+                        if let Some(form) = form {
+                            form.busy = false;
+                        }
+                        self.signed_in(token, "Signed in to")
+                    }
+                    (Err(e), Some(form))
+                        if matches!(
+                            e.code(),
+                            Some(ErrorCode::InvalidCredentials | ErrorCode::InvalidAddress)
+                        ) =>
+                    {
+                        // Keep what was typed: only the password needs another look.
+                        form.busy = false;
+                        form.password.server_error = Some(e.to_string());
+                        form.focus_password();
+                    }
+                    (Err(e), form) => {
+                        if let Some(form) = form {
+                            form.busy = false;
+                        }
+                        self.error_popup(&format!("Cannot sign in to {address}"), &e)
+                    }
+                }
+            }
+            Reply::Me { address, result } => {
+                let inspect = self.popups.iter_mut().find_map(|p| match p {
+                    Popup::Inspect {
+                        address: a,
+                        me,
+                        error,
+                    } if *a == address => Some((me, error)),
+                    _ => None,
+                });
+                match result {
+                    Ok(me) => {
+                        if let Some((slot, _)) = inspect {
+                            *slot = Some(me.clone());
+                        }
+                        self.ctx.health.insert(address, Health::Ok(me));
+                    }
+                    Err(e) if e.code() == Some(ErrorCode::InvalidToken) => {
+                        if inspect.is_some() {
+                            self.popups
+                                .retain(|p| !matches!(p, Popup::Inspect { address: a, .. } if *a == address));
+                            self.token_rejected(&address);
+                        } else {
+                            self.ctx.health.insert(address, Health::SignedOut);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some((_, error)) = inspect {
+                            *error = Some(e.to_string());
+                        }
+                        let why = match e {
+                            // The full transport error is long; the row only needs the gist.
+                            ClientError::Transport(_) => "cannot reach the server".to_string(),
+                            ClientError::Protocol(_) => "unexpected answer from the server".to_string(),
+                            e => e.to_string(),
+                        };
+                        self.ctx.health.insert(address, Health::Failed(why));
+                    }
+                }
+            }
+            Reply::AccountDeleted { address, result } => match result {
+                Ok(()) => {
+                    self.leave_mailbox(&address);
+                    self.ctx.health.remove(&address);
+                    if let Err(e) = self.ctx.saved.remove(&address) {
+                        self.popups.push(Popup::error("Cannot save the list", e));
+                    }
+                    self.status.notice(format!("Deleted {address}"), Tone::Info);
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self.error_popup(&format!("Cannot delete {address}"), &e),
+            },
+            Reply::Page {
+                address,
+                page,
+                result,
+            } => match result {
+                Ok(list) => {
+                    if let Some(inbox) = self.inbox_mut(&address) {
+                        inbox.apply_page(page, list.messages);
+                    }
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => {
+                    if let Some(inbox) = self.inbox_mut(&address) {
+                        inbox.error = Some(e.to_string());
+                        inbox.loading_more = false;
+                        self.error_popup("Cannot load the messages", &e);
+                    }
+                }
+            },
+            Reply::Message { address, id, result } => match result {
+                Ok(message) => {
+                    let unread = !message.is_read;
+                    if let Some(reader) = self.reader_mut(&address, id) {
+                        reader.set_message(message);
+                    }
+                    if unread {
+                        self.mark_read(address, id);
+                    }
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => {
+                    if let Some(reader) = self.reader_mut(&address, id) {
+                        reader.error = Some(e.to_string());
+                    }
+                    self.error_popup("Cannot open the message", &e);
+                }
+            },
+            Reply::MarkedRead { address, id, result } => match result {
+                Ok(()) => {
+                    if let Some(inbox) = self.inbox_mut(&address) {
+                        inbox.mark_read(id);
+                    }
+                }
+                Err(e) => self
+                    .status
+                    .notice(format!("Could not mark the message read: {e}"), Tone::Info),
+            },
+            Reply::MessageDeleted { address, id, result } => match result {
+                // Not found: it is gone either way, which is what was asked.
+                Ok(()) | Err(ClientError::Api { status: 404, .. }) => {
+                    while matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id)
+                        || matches!(self.screens.last(), Some(Screen::Source(s)) if s.id == id)
+                    {
+                        self.screens.pop();
+                    }
+                    if let Some(inbox) = self.inbox_mut(&address) {
+                        inbox.remove(id);
+                    }
+                    self.status.notice("Message deleted", Tone::Info);
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self.error_popup("Cannot delete the message", &e),
+            },
+            Reply::Source { address, id, result } => match result {
+                Ok(download) => {
+                    if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id) {
+                        self.screens
+                            .push(Screen::Source(SourceView::new(id, download.bytes)));
+                    }
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self.error_popup("Cannot load the source", &e),
+            },
+            Reply::Saved(Ok(path)) => {
+                self.status
+                    .notice(format!("Saved {}", path.display()), Tone::Good);
+                self.popups
+                    .push(Popup::info("Saved", format!("Saved to {}", path.display())));
+            }
+            Reply::Saved(Err(e)) => self.popups.push(Popup::error("Cannot save", e)),
+        }
+    }
+
+    fn on_live(&mut self, address: String, event: LiveEvent) {
+        let Some(inbox) = self.inbox_mut(&address) else {
+            return;
+        };
+        match event {
+            LiveEvent::Connected => {
+                inbox.live = Live::Live;
+                // Mail may have arrived while the socket was down (or opening): catch up.
+                self.load_page(address, 1);
+            }
+            LiveEvent::Disconnected { retry_in, reason } => inbox.live = Live::Offline { retry_in, reason },
+            LiveEvent::Email(email) => {
+                let from = format::from_name(&email.from, &email.sender);
+                let subject = format::one_line(&email.subject);
+                if inbox.insert_new(email) {
+                    self.status
+                        .notice(format!("New mail from {from}: {subject}"), Tone::Good);
+                }
+            }
+            LiveEvent::Refused(e) if e.code() == Some(ErrorCode::InvalidToken) => {
+                self.token_rejected(&address)
+            }
+            LiveEvent::Refused(e) => {
+                inbox.live = Live::Offline {
+                    retry_in: std::time::Duration::ZERO,
+                    reason: e.to_string(),
+                }
+            }
+        }
+    }
+
+    /// Saves a mailbox the server just gave a token for, closes the form, selects it at home.
+    fn signed_in(&mut self, token: AccountToken, done: &str) {
+        let address = token.address.clone();
+        let mailbox = SavedMailbox {
+            address: token.address,
+            id: token.id,
+            token: token.token,
+        };
+        if let Err(e) = self.ctx.saved.upsert(mailbox) {
+            self.popups.push(Popup::error("Cannot save the mailbox", e));
+        }
+        if matches!(self.screens.last(), Some(Screen::Create(_) | Screen::SignIn(_))) {
+            self.screens.pop();
+        }
+        if let Some(Screen::Home(home)) = self.screens.first_mut() {
+            home.select(&self.ctx, &address);
+        }
+        self.check(&address);
+        self.status.notice(format!("{done} {address}"), Tone::Good);
+    }
+
+    /// The server refused a saved token: say so, leave the mailbox's screens, offer sign-in.
+    fn token_rejected(&mut self, address: &str) {
+        self.ctx.health.insert(address.to_string(), Health::SignedOut);
+        self.leave_mailbox(address);
+        let asked = self.popups.iter().any(
+            |p| matches!(p, Popup::Confirm { on_yes: Some(Action::OpenSignIn(Some(a))), .. } if a == address),
+        );
+        if !asked {
+            self.popups.push(Popup::Confirm {
+                title: "Signed out".into(),
+                text: format!(
+                    "The saved sign-in for {address} no longer works: its token expired, or the \
+                     mailbox was deleted elsewhere. Sign in again?"
+                ),
+                yes: "sign in",
+                on_yes: Some(Action::OpenSignIn(Some(address.to_string()))),
+            });
+        }
+    }
+
+    /// Closes the screens of one mailbox (after it was deleted or its token refused).
+    fn leave_mailbox(&mut self, address: &str) {
+        let open = |s: &Screen| matches!(s, Screen::Inbox(i) if i.address == address);
+        if let Some(at) = self.screens.iter().position(open) {
+            while self.screens.len() > at {
+                self.back();
+            }
+        }
+    }
+
+    fn error_popup(&mut self, title: &str, error: &ClientError) {
+        self.popups.push(Popup::error(title, error.to_string()));
+    }
+
+    fn back(&mut self) {
+        if self.screens.len() <= 1 {
+            return;
+        }
+        if let Some(Screen::Inbox(inbox)) = self.screens.pop() {
+            self.stop_live(&inbox.address);
+        }
+    }
+
+    /// Runs `work` in the background with a spinner entry labelled `label`.
+    fn spawn<F>(&mut self, label: &'static str, work: F)
+    where
+        F: Future<Output = Reply> + Send + 'static,
+    {
+        let task = self.next_task;
+        self.next_task += 1;
+        self.status.start(task, label);
+        net::spawn(&self.tx, task, work);
+    }
+
+    /// A client carrying the saved token of `address`; a popup if there is none.
+    fn mailbox_client(&mut self, address: &str) -> Option<Client> {
+        match self.ctx.saved.get(address) {
+            Some(m) => Some(self.client.with_token(&m.token)),
+            None => {
+                self.popups.push(Popup::error(
+                    "Not signed in",
+                    format!("{address} is not in the saved list; sign in to it first."),
+                ));
+                None
+            }
+        }
+    }
+
+    fn inbox_mut(&mut self, address: &str) -> Option<&mut Inbox> {
+        self.screens.iter_mut().find_map(|s| match s {
+            Screen::Inbox(inbox) if inbox.address == address => Some(inbox),
+            _ => None,
+        })
+    }
+
+    fn reader_mut(&mut self, address: &str, id: uuid::Uuid) -> Option<&mut Reader> {
+        self.screens.iter_mut().find_map(|s| match s {
+            Screen::Reader(r) if r.address == address && r.id == id => Some(r),
+            _ => None,
+        })
+    }
+
+    fn load_domains(&mut self) {
+        let client = self.client.clone();
+        self.spawn("Loading domains", async move {
+            Reply::Domains(client.domains().await)
+        });
+    }
+
+    /// Checks one saved mailbox with `GET /api/me`.
+    fn check(&mut self, address: &str) {
+        let Some(m) = self.ctx.saved.get(address) else {
+            return;
+        };
+        let client = self.client.with_token(&m.token);
+        let address = address.to_string();
+        self.ctx.health.insert(address.clone(), Health::Checking);
+        self.spawn("Checking mailboxes", async move {
+            let result = client.me().await;
+            Reply::Me { address, result }
+        });
+    }
+
+    fn check_all(&mut self) {
+        let addresses: Vec<String> = self
+            .ctx
+            .saved
+            .mailboxes()
+            .iter()
+            .map(|m| m.address.clone())
+            .collect();
+        for address in addresses {
+            self.check(&address);
+        }
+    }
+
+    fn load_page(&mut self, address: String, page: u32) {
+        let Some(client) = self.mailbox_client(&address) else {
+            return;
+        };
+        let Some(inbox) = self.inbox_mut(&address) else {
+            return;
+        };
+        if page > 1 {
+            inbox.loading_more = true;
+        }
+        let label = if page == 1 {
+            "Loading messages"
+        } else {
+            "Loading more messages"
+        };
+        self.spawn(label, async move {
+            let result = client.messages(page).await;
+            Reply::Page {
+                address,
+                page,
+                result,
+            }
+        });
+    }
+
+    fn mark_read(&mut self, address: String, id: uuid::Uuid) {
+        let Some(client) = self.mailbox_client(&address) else {
+            return;
+        };
+        self.spawn("Marking read", async move {
+            let result = client.mark_read(id).await;
+            Reply::MarkedRead { address, id, result }
+        });
+    }
+
+    fn start_live(&mut self, address: String, client: Client) {
+        if let Some((_, task)) = self.live.take() {
+            task.abort();
+        }
+        let task = live::spawn(client, address.clone(), self.tx.clone());
+        self.live = Some((address, task));
+    }
+
+    fn stop_live(&mut self, address: &str) {
+        if self.live.as_ref().is_some_and(|(a, _)| a == address)
+            && let Some((_, task)) = self.live.take()
+        {
+            task.abort();
+        }
+    }
+
+    /// Draws everything: title bar, the top screen, popups, status bar and key bar.
+    pub fn render(&mut self, frame: &mut Frame) {
+        self.ctx.now = self.clock.unwrap_or_else(chrono::Utc::now);
+        self.ctx.spinner = self.status.spinner();
+        let [title, body, status_bar, key_bar] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        let trail: Vec<String> = self.screens.iter().map(Screen::title).collect();
+        status::render_title(frame, title, &trail);
+        let screen = self.screens.last_mut().expect("the home screen is never closed");
+        screen.render(frame, body, &self.ctx);
+        for popup in &self.popups {
+            popup.render(frame, body, self.status.spinner());
+        }
+        self.status.render(frame, status_bar, &self.ctx.server);
+        let hints = match self.popups.last() {
+            Some(popup) => popup.hints(),
+            None => screen.hints(),
+        };
+        keys::render_bar(frame, key_bar, &hints);
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        // The live task holds a socket; it must not outlive the app.
+        if let Some((_, task)) = self.live.take() {
+            task.abort();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Start-up and shut-down: the server (bundled or remote), the app, the terminal (raw mode,
+//! alternate screen, mouse, paste) and putting all of it back on exit or panic.
+
+use std::io::{self, Write};
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, EventStream};
+use crossterm::execute;
+use mailcx_common::Client;
+use mailcx_server::RunningServer;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::action::Action;
+use crate::app::{App, ServerInfo, Settings};
+use crate::cli::Cli;
+use crate::embedded;
+use crate::run::{LoopStats, run_loop};
+
+/// How many times a request answered 429 is retried (after the server's `Retry-After`).
+const RATE_LIMIT_RETRIES: u32 = 5;
+
+/// Mouse reporting: clicks and wheel (1000) in SGR encoding (1006). Not crossterm's
+/// `EnableMouseCapture`, which also reports every mouse move and would wake the app for nothing.
+const MOUSE_ON: &[u8] = b"\x1b[?1000h\x1b[?1006h";
+const MOUSE_OFF: &[u8] = b"\x1b[?1006l\x1b[?1000l";
+
+/// An app ready to run, with the channel its background tasks answer on.
+pub struct Prepared {
+    /// The app, started (its first requests are running).
+    pub app: App,
+    /// Where background answers arrive.
+    pub actions: UnboundedReceiver<Action>,
+    /// The bundled server, if one was started.
+    pub server: Option<RunningServer>,
+}
+
+/// Starts the server (unless `--server` names one) and the app, without touching the terminal.
+pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
+    let (server_info, client, server) = match &cli.server {
+        Some(url) => {
+            let url = url.trim_end_matches('/').to_string();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!("--server must be an http:// or https:// URL, not {url:?}");
+            }
+            let client = Client::new(&url).retry_rate_limited(RATE_LIMIT_RETRIES);
+            (ServerInfo::Remote { url }, client, None)
+        }
+        None => {
+            let embedded = embedded::start(&cli.data_dir(), cli.smtp_port).await?;
+            let info = ServerInfo::Embedded {
+                http: embedded.server.http_addr,
+                smtp: embedded.smtp,
+                db: embedded.db,
+            };
+            (
+                info,
+                Client::new(&embedded.server.http_url()),
+                Some(embedded.server),
+            )
+        }
+    };
+    let (tx, actions) = unbounded_channel();
+    let settings = Settings {
+        server: server_info,
+        client,
+        config_dir: cli.config_dir(),
+        downloads: cli.downloads_dir(),
+    };
+    let mut app = App::new(settings, tx);
+    app.start();
+    Ok(Prepared { app, actions, server })
+}
+
+/// Runs the app in the terminal until the person quits.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.server.is_none() {
+        embedded::log_to_file(&cli.data_dir())?;
+    }
+    let Prepared {
+        mut app,
+        mut actions,
+        server,
+    } = prepare(&cli).await?;
+    let mut terminal = enter_terminal()?;
+    let result = run_loop(
+        &mut terminal,
+        &mut app,
+        EventStream::new(),
+        &mut actions,
+        copy_to_clipboard,
+        &mut LoopStats::default(),
+    )
+    .await;
+    leave_terminal();
+    drop(app);
+    if let Some(server) = server {
+        server.shutdown().await;
+    }
+    result
+}
+
+/// Raw mode, alternate screen, mouse and paste; a panic puts the terminal back before the
+/// message prints.
+fn enter_terminal() -> anyhow::Result<ratatui::DefaultTerminal> {
+    // ratatui's hook restores raw mode and the screen; ours first turns the mouse off.
+    let terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("mailcx needs a terminal: {e}"))?;
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        mouse_and_paste_off();
+        restore(info);
+    }));
+    let mut out = io::stdout();
+    out.write_all(MOUSE_ON)?;
+    execute!(out, EnableBracketedPaste)?;
+    Ok(terminal)
+}
+
+fn leave_terminal() {
+    mouse_and_paste_off();
+    ratatui::restore();
+}
+
+fn mouse_and_paste_off() {
+    let mut out = io::stdout();
+    let _ = out.write_all(MOUSE_OFF);
+    let _ = execute!(out, DisableBracketedPaste);
+}
+
+/// Puts `text` on the clipboard with OSC 52, which the terminal handles (also over SSH).
+fn copy_to_clipboard(text: &str) {
+    let _ = execute!(
+        io::stdout(),
+        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+    );
+}

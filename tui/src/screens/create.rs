@@ -1,0 +1,339 @@
+//! The create-mailbox form: local part, a domain from `GET /api/domains`, a masked password and
+//! its confirmation. Fields are checked as you type with the server's own rules.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use mailcx_common::Credentials;
+use mailcx_common::validate::{normalize_address, validate_local_part, validate_password};
+use rand::Rng;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Block;
+
+use super::Ctx;
+use crate::action::Action;
+use crate::field::{Field, LABEL_WIDTH, render_message};
+use crate::keys::{Hint, hint, is_ctrl, more};
+use crate::theme;
+
+/// The keys of the create form.
+pub const HINTS: &[Hint] = &[
+    hint("⏎", "create"),
+    hint("Tab", "next field"),
+    hint("←→", "domain"),
+    hint("^R", "random address"),
+    hint("Esc", "cancel"),
+    more("S-Tab", "previous field"),
+    more("F1", "help"),
+];
+
+/// Which field has the focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Focus {
+    Local,
+    Domain,
+    Password,
+    Confirm,
+}
+
+const ORDER: [Focus; 4] = [Focus::Local, Focus::Domain, Focus::Password, Focus::Confirm];
+
+/// State of the create form.
+#[derive(Debug)]
+pub struct CreateForm {
+    /// The part before `@`.
+    pub local: Field,
+    /// The chosen domain; `None` means the server's default.
+    domain: Option<String>,
+    /// The password.
+    pub password: Field,
+    /// The password again.
+    pub confirm: Field,
+    focus: Focus,
+    /// After a refused submit every message shows, even for empty fields.
+    submitted: bool,
+    /// A create request is running.
+    pub busy: bool,
+}
+
+impl Default for CreateForm {
+    fn default() -> Self {
+        CreateForm::new()
+    }
+}
+
+impl CreateForm {
+    /// An empty form with the default domain.
+    pub fn new() -> CreateForm {
+        CreateForm {
+            local: Field::new("Address"),
+            domain: None,
+            password: Field::masked("Password"),
+            confirm: Field::masked("Confirm password"),
+            focus: Focus::Local,
+            submitted: false,
+            busy: false,
+        }
+    }
+
+    /// The domain the address will get: the chosen one, else the server's default.
+    pub fn domain<'a>(&'a self, ctx: &'a Ctx) -> Option<&'a str> {
+        if let Some(d) = &self.domain
+            && ctx.domains.iter().any(|x| &x.domain == d)
+        {
+            return Some(d);
+        }
+        ctx.domains
+            .iter()
+            .find(|d| d.default)
+            .or(ctx.domains.first())
+            .map(|d| d.domain.as_str())
+    }
+
+    /// The full address as typed so far.
+    pub fn address(&self, ctx: &Ctx) -> String {
+        format!("{}@{}", self.local.value(), self.domain(ctx).unwrap_or(""))
+    }
+
+    /// Focuses the address field (after the server refused the address).
+    pub fn focus_address(&mut self) {
+        self.focus = Focus::Local;
+    }
+
+    /// Focuses the password field (after the server refused the password).
+    pub fn focus_password(&mut self) {
+        self.focus = Focus::Password;
+    }
+
+    /// What is wrong with the address, per the server's rules.
+    fn local_error(&self, ctx: &Ctx) -> Option<String> {
+        if self.local.value().is_empty() && !self.submitted {
+            return None;
+        }
+        if let Err(e) = validate_local_part(self.local.value()) {
+            return Some(e.to_string());
+        }
+        let domains: Vec<&str> = ctx.domains.iter().map(|d| d.domain.as_str()).collect();
+        normalize_address(&self.address(ctx), &domains)
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    fn domain_error(&self, ctx: &Ctx) -> Option<String> {
+        if !ctx.domains.is_empty() {
+            return None;
+        }
+        Some(match &ctx.domains_error {
+            Some(e) => format!("no domains: {e}"),
+            None => "loading the server's domains…".into(),
+        })
+    }
+
+    fn password_error(&self) -> Option<String> {
+        if self.password.value().is_empty() && !self.submitted {
+            return None;
+        }
+        validate_password(self.password.value())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    fn confirm_error(&self) -> Option<String> {
+        if self.confirm.value().is_empty() && !self.submitted {
+            return None;
+        }
+        (self.confirm.value() != self.password.value()).then(|| "the passwords do not match".into())
+    }
+
+    fn error_of(&self, focus: Focus, ctx: &Ctx) -> Option<String> {
+        match focus {
+            Focus::Local => self.local_error(ctx),
+            Focus::Domain => self.domain_error(ctx),
+            Focus::Password => self.password_error(),
+            Focus::Confirm => self.confirm_error(),
+        }
+    }
+
+    /// Handles pasted text.
+    pub fn on_paste(&mut self, text: &str) {
+        if let Some(field) = self.focused_field() {
+            field.paste(text);
+        }
+    }
+
+    fn focused_field(&mut self) -> Option<&mut Field> {
+        match self.focus {
+            Focus::Local => Some(&mut self.local),
+            Focus::Password => Some(&mut self.password),
+            Focus::Confirm => Some(&mut self.confirm),
+            Focus::Domain => None,
+        }
+    }
+
+    fn step_focus(&mut self, by: isize) {
+        let at = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
+        self.focus = ORDER[(at + by).rem_euclid(ORDER.len() as isize) as usize];
+    }
+
+    fn step_domain(&mut self, by: isize, ctx: &Ctx) {
+        if ctx.domains.is_empty() {
+            return;
+        }
+        let current = self.domain(ctx).unwrap_or("");
+        let at = ctx.domains.iter().position(|d| d.domain == current).unwrap_or(0) as isize;
+        let next = (at + by).rem_euclid(ctx.domains.len() as isize) as usize;
+        self.domain = Some(ctx.domains[next].domain.clone());
+        self.local.server_error = None;
+    }
+
+    /// Fills the address with a random local part: a letter, then nine letters or digits.
+    pub fn randomize(&mut self) {
+        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rng = rand::rng();
+        let mut local = String::new();
+        local.push(LETTERS[rng.random_range(0..LETTERS.len())] as char);
+        for _ in 0..9 {
+            local.push(CHARS[rng.random_range(0..CHARS.len())] as char);
+        }
+        self.local.set(local);
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
+        match key.code {
+            KeyCode::Esc => return Some(Action::Back),
+            KeyCode::F(1) => return Some(Action::Help),
+            KeyCode::Tab | KeyCode::Down => self.step_focus(1),
+            KeyCode::BackTab | KeyCode::Up => self.step_focus(-1),
+            KeyCode::Enter => return self.submit(ctx),
+            KeyCode::F(2) => self.randomize(),
+            _ if is_ctrl(&key, 'r') => self.randomize(),
+            KeyCode::Left if self.focus == Focus::Domain => self.step_domain(-1, ctx),
+            KeyCode::Right if self.focus == Focus::Domain => self.step_domain(1, ctx),
+            _ => {
+                if let Some(field) = self.focused_field() {
+                    field.handle_key(key);
+                }
+            }
+        }
+        None
+    }
+
+    /// Checks every field; sends the request if all are good, else focuses the first bad one.
+    fn submit(&mut self, ctx: &Ctx) -> Option<Action> {
+        if self.busy {
+            return None;
+        }
+        self.submitted = true;
+        if let Some(bad) = ORDER.iter().find(|f| self.error_of(**f, ctx).is_some()) {
+            self.focus = *bad;
+            return None;
+        }
+        let domains: Vec<&str> = ctx.domains.iter().map(|d| d.domain.as_str()).collect();
+        let address = normalize_address(&self.address(ctx), &domains).ok()?;
+        self.busy = true;
+        Some(Action::Create(Credentials {
+            address,
+            password: self.password.value().to_string(),
+        }))
+    }
+
+    /// Draws the form.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let inner = form_box(frame, area, " New mailbox ", 11);
+        let [local, domain, password, confirm, _, preview, state] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(2),
+            Constraint::Length(2),
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        self.local.render(
+            frame,
+            local,
+            self.focus == Focus::Local,
+            self.local_error(ctx).as_deref(),
+        );
+        self.render_domain(frame, domain, ctx);
+        self.password.render(
+            frame,
+            password,
+            self.focus == Focus::Password,
+            self.password_error().as_deref(),
+        );
+        self.confirm.render(
+            frame,
+            confirm,
+            self.focus == Focus::Confirm,
+            self.confirm_error().as_deref(),
+        );
+        let address = if self.local.value().is_empty() {
+            Span::styled("type a name, or press ^R for a random one", theme::dim())
+        } else {
+            Span::styled(self.address(ctx), theme::title())
+        };
+        frame.render_widget(
+            Line::from(vec![
+                Span::styled(
+                    format!("{:<w$}", "  Will create", w = LABEL_WIDTH as usize),
+                    theme::dim(),
+                ),
+                address,
+            ]),
+            preview,
+        );
+        if self.busy {
+            frame.render_widget(
+                Line::styled(format!("  {} Creating the mailbox…", ctx.spinner), theme::dim()),
+                state,
+            );
+        }
+    }
+
+    fn render_domain(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        let [label, value] =
+            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
+        let focused = self.focus == Focus::Domain;
+        let style = if focused { theme::focused() } else { theme::dim() };
+        frame.render_widget(
+            Line::styled(format!("{}Domain", if focused { "› " } else { "  " }), style),
+            label,
+        );
+        if let Some(domain) = self.domain(ctx) {
+            let arrows = ctx.domains.len() > 1;
+            let text = if arrows {
+                format!("◂ {domain} ▸")
+            } else {
+                domain.to_string()
+            };
+            frame.render_widget(Line::raw(text), value);
+        }
+        if let Some(error) = self.domain_error(ctx) {
+            render_message(frame, below, &error);
+        }
+    }
+}
+
+/// A centred, bordered box for a form; returns the area inside it.
+pub(super) fn form_box(frame: &mut Frame, area: Rect, title: &str, rows: u16) -> Rect {
+    let width = area.width.min(76);
+    let height = (rows + 4).min(area.height);
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(height),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    let form = middle.centered_horizontally(Constraint::Length(width));
+    let block = Block::bordered()
+        .title(Span::styled(title.to_string(), theme::title()))
+        .padding(ratatui::widgets::Padding::uniform(1));
+    let inner = block.inner(form);
+    frame.render_widget(block, form);
+    inner
+}

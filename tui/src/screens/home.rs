@@ -1,0 +1,174 @@
+//! The home screen: the saved mailboxes of this server, with what their last check found.
+
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Position, Rect};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::{Ctx, Health, WHEEL_STEP};
+use crate::action::Action;
+use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::{format, theme};
+
+/// The keys of the home screen.
+pub const HINTS: &[Hint] = &[
+    hint("↑↓", "move"),
+    hint("⏎", "open"),
+    hint("n", "new"),
+    hint("s", "sign in"),
+    hint("i", "info"),
+    hint("d", "delete"),
+    hint("c", "copy"),
+    more("x", "forget (keep on server)"),
+    more("r", "refresh"),
+    hint("q", "quit"),
+    hint("?", "help"),
+];
+
+/// State of the home screen: which mailbox is selected and where the list was drawn.
+#[derive(Debug, Default)]
+pub struct Home {
+    table: TableState,
+    /// Rows area of the last frame, for mouse clicks.
+    rows_area: Rect,
+}
+
+impl Home {
+    /// A home screen with the first mailbox selected.
+    pub fn new() -> Home {
+        Home::default()
+    }
+
+    /// Selects the mailbox with this address, if it is listed.
+    pub fn select(&mut self, ctx: &Ctx, address: &str) {
+        if let Some(i) = ctx.saved.mailboxes().iter().position(|m| m.address == address) {
+            self.table.select(Some(i));
+        }
+    }
+
+    /// The address of the selected mailbox.
+    pub fn selected<'a>(&self, ctx: &'a Ctx) -> Option<&'a str> {
+        let list = ctx.saved.mailboxes();
+        let i = self.table.selected().unwrap_or(0).min(list.len().checked_sub(1)?);
+        Some(list[i].address.as_str())
+    }
+
+    /// The keys of this screen.
+    pub fn hints(&self) -> Vec<Hint> {
+        HINTS.to_vec()
+    }
+
+    /// Draws the list.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let list = ctx.saved.mailboxes();
+        let block = Block::bordered().title(Span::styled(
+            format!(" Mailboxes ({}) ", list.len()),
+            theme::title(),
+        ));
+        if list.is_empty() {
+            let text = Text::from(vec![
+                Line::raw(""),
+                Line::raw("No mailboxes yet."),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::raw("Press "),
+                    Span::styled(" n ", theme::key()),
+                    Span::raw(" to create one, or "),
+                    Span::styled(" s ", theme::key()),
+                    Span::raw(" to sign in to one you have."),
+                ]),
+            ]);
+            frame.render_widget(Paragraph::new(text).centered().block(block), area);
+            return;
+        }
+        let selected = self.table.selected().unwrap_or(0).min(list.len() - 1);
+        self.table.select(Some(selected));
+        let rows = list.iter().map(|m| {
+            let state = match ctx.health.get(&m.address) {
+                Some(Health::Ok(me)) => Span::styled(
+                    format!("{} of {} used", format::size(me.used), format::size(me.quota)),
+                    theme::dim(),
+                ),
+                Some(Health::Checking) | None => {
+                    Span::styled(format!("{} checking", ctx.spinner), theme::dim())
+                }
+                Some(Health::SignedOut) => {
+                    Span::styled("signed out: press s to sign in again", theme::error())
+                }
+                Some(Health::Failed(e)) => Span::styled(format::one_line(e), theme::error()),
+            };
+            Row::new(vec![Cell::from(m.address.as_str()), Cell::from(state)])
+        });
+        let table = Table::new(rows, [Constraint::Percentage(45), Constraint::Fill(1)])
+            .block(block)
+            .row_highlight_style(theme::selected())
+            .highlight_symbol("› ");
+        let inner = Block::bordered().inner(area);
+        self.rows_area = inner;
+        frame.render_stateful_widget(table, area, &mut self.table);
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
+        let len = ctx.saved.mailboxes().len();
+        if let Some(m) = keys::movement(&key) {
+            self.move_by(m, len);
+            return None;
+        }
+        let selected = self.selected(ctx).map(str::to_string);
+        let signed_out = selected
+            .as_ref()
+            .is_some_and(|a| ctx.health.get(a) == Some(&Health::SignedOut));
+        match key.code {
+            KeyCode::Enter => {
+                let address = selected?;
+                Some(if signed_out {
+                    Action::OpenSignIn(Some(address))
+                } else {
+                    Action::OpenInbox(address)
+                })
+            }
+            _ if is_char(&key, 'n') => Some(Action::OpenCreate),
+            _ if is_char(&key, 's') => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
+            _ if is_char(&key, 'i') => selected.map(Action::Inspect),
+            _ if is_char(&key, 'd') => selected.map(Action::AskDeleteAccount),
+            _ if is_char(&key, 'x') => selected.map(Action::Forget),
+            _ if is_char(&key, 'c') => selected.map(Action::Copy),
+            _ if is_char(&key, 'r') => Some(Action::RefreshHome),
+            _ if is_char(&key, 'q') => Some(Action::Quit),
+            _ if is_char(&key, '?') => Some(Action::Help),
+            _ => None,
+        }
+    }
+
+    /// Scrolls with the wheel; a click selects a row, a click on the selected row opens it.
+    pub fn on_mouse(&mut self, mouse: MouseEvent, ctx: &Ctx) -> Option<Action> {
+        let len = ctx.saved.mailboxes().len();
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.move_by(Move::By(-WHEEL_STEP), len),
+            MouseEventKind::ScrollDown => self.move_by(Move::By(WHEEL_STEP), len),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if !self.rows_area.contains(Position::new(mouse.column, mouse.row)) {
+                    return None;
+                }
+                let i = self.table.offset() + (mouse.row - self.rows_area.y) as usize;
+                if i >= len {
+                    return None;
+                }
+                if self.table.selected() == Some(i) {
+                    return self.on_key(KeyEvent::from(KeyCode::Enter), ctx);
+                }
+                self.table.select(Some(i));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn move_by(&mut self, m: Move, len: usize) {
+        let page = self.rows_area.height.max(1) as usize;
+        let at = keys::apply(m, self.table.selected().unwrap_or(0), len, page);
+        self.table.select(Some(at));
+    }
+}

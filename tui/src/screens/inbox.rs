@@ -1,0 +1,387 @@
+//! The inbox: a mailbox's messages, newest first, loaded a page at a time as you scroll, with
+//! new mail arriving live. A frame only builds the visible rows, so 10,000 messages draw as fast
+//! as 10.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use mailcx_common::{MessageSummary, NewEmail};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Position, Rect};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use uuid::Uuid;
+
+use super::{Ctx, WHEEL_STEP};
+use crate::action::Action;
+use crate::app::ServerInfo;
+use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::{format, theme};
+
+/// Messages per page of `GET /api/messages`; a shorter page is the last.
+pub const PAGE_SIZE: usize = 30;
+
+/// Start loading the next page when the selection is this close to the end of what is loaded.
+const PREFETCH: usize = 10;
+
+/// The keys of the inbox.
+pub const HINTS: &[Hint] = &[
+    hint("↑↓", "move"),
+    hint("⏎", "read"),
+    hint("d", "delete"),
+    hint("r", "refresh"),
+    hint("c", "copy address"),
+    hint("q", "back"),
+    more("PgUp/PgDn", "page up/down"),
+    more("g/G", "first/last"),
+    more("Esc", "back"),
+    hint("?", "help"),
+];
+
+/// The state of the live connection, shown in the inbox's title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// Opening the socket.
+    Connecting,
+    /// New mail shows up as it arrives.
+    Live,
+    /// The socket broke; it is reopened after `retry_in`.
+    Offline { retry_in: Duration, reason: String },
+}
+
+/// State of one mailbox's inbox.
+#[derive(Debug)]
+pub struct Inbox {
+    /// The mailbox's address.
+    pub address: String,
+    messages: Vec<MessageSummary>,
+    /// Ids in `messages`: pages overlap when mail arrives or leaves while scrolling.
+    known: HashSet<Uuid>,
+    unread: usize,
+    selected: usize,
+    offset: usize,
+    /// The first page arrived.
+    pub loaded: bool,
+    /// A next-page request is running.
+    pub loading_more: bool,
+    /// The last page arrived (it had fewer than [`PAGE_SIZE`] messages).
+    exhausted: bool,
+    /// The lowest page number worth asking for next (raised when a full page added nothing).
+    floor_page: u32,
+    /// The live connection's state.
+    pub live: Live,
+    /// Why the last page could not be loaded.
+    pub error: Option<String>,
+    rows_area: Rect,
+}
+
+impl Inbox {
+    /// An empty inbox waiting for its first page.
+    pub fn new(address: String) -> Inbox {
+        Inbox {
+            address,
+            messages: Vec::new(),
+            known: HashSet::new(),
+            unread: 0,
+            selected: 0,
+            offset: 0,
+            loaded: false,
+            loading_more: false,
+            exhausted: false,
+            floor_page: 1,
+            live: Live::Connecting,
+            error: None,
+            rows_area: Rect::default(),
+        }
+    }
+
+    /// The loaded messages, newest first.
+    pub fn messages(&self) -> &[MessageSummary] {
+        &self.messages
+    }
+
+    /// The selected message.
+    pub fn selected(&self) -> Option<&MessageSummary> {
+        self.messages.get(self.selected)
+    }
+
+    /// The message with this id, if loaded.
+    pub fn summary(&self, id: Uuid) -> Option<&MessageSummary> {
+        self.messages.iter().find(|m| m.id == id)
+    }
+
+    /// Adds a page from the server: unknown messages go where their time puts them.
+    pub fn apply_page(&mut self, page: u32, list: Vec<MessageSummary>) {
+        let full = list.len() >= PAGE_SIZE;
+        let mut added = 0;
+        for message in list {
+            if self.insert(message) {
+                added += 1;
+            }
+        }
+        self.loaded = true;
+        self.error = None;
+        if page > 1 {
+            self.loading_more = false;
+        }
+        if !full {
+            self.exhausted = true;
+        } else if added == 0 {
+            self.floor_page = self.floor_page.max(page + 1);
+        }
+    }
+
+    /// Adds a message pushed over the socket; false if it was already listed.
+    pub fn insert_new(&mut self, email: NewEmail) -> bool {
+        self.insert(MessageSummary {
+            id: email.id,
+            sender: email.sender,
+            from: email.from,
+            subject: email.subject,
+            preview_text: email.preview_text,
+            size: email.size,
+            created_at: email.created_at,
+            is_read: false,
+        })
+    }
+
+    /// Inserts in time order (newest first), keeping the same message selected.
+    fn insert(&mut self, message: MessageSummary) -> bool {
+        if !self.known.insert(message.id) {
+            return false;
+        }
+        // Usually at the front (new mail) or the end (next page): a binary search either way.
+        let at = self
+            .messages
+            .partition_point(|m| (m.created_at, m.id) > (message.created_at, message.id));
+        if !message.is_read {
+            self.unread += 1;
+        }
+        self.messages.insert(at, message);
+        if at <= self.selected && self.messages.len() > 1 {
+            self.selected += 1;
+        }
+        true
+    }
+
+    /// Marks a message read.
+    pub fn mark_read(&mut self, id: Uuid) {
+        if let Some(m) = self.messages.iter_mut().find(|m| m.id == id)
+            && !m.is_read
+        {
+            m.is_read = true;
+            self.unread -= 1;
+        }
+    }
+
+    /// Removes a deleted message.
+    pub fn remove(&mut self, id: Uuid) {
+        if let Some(at) = self.messages.iter().position(|m| m.id == id) {
+            let m = self.messages.remove(at);
+            self.known.remove(&id);
+            if !m.is_read {
+                self.unread -= 1;
+            }
+            if at < self.selected || self.selected >= self.messages.len() {
+                self.selected = self.selected.saturating_sub(1);
+            }
+        }
+    }
+
+    /// The next page to ask for: by how many are loaded, so a deletion never skips a message.
+    pub fn next_page(&self) -> u32 {
+        ((self.messages.len() / PAGE_SIZE) as u32 + 1).max(self.floor_page)
+    }
+
+    /// The request for the next page, when the selection nears the end of what is loaded.
+    fn wants_more(&self) -> Option<Action> {
+        let near_end = self.selected + PREFETCH >= self.messages.len();
+        (self.loaded && !self.exhausted && !self.loading_more && near_end).then(|| Action::LoadPage {
+            address: self.address.clone(),
+            page: self.next_page(),
+        })
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if let Some(m) = keys::movement(&key) {
+            return self.move_by(m);
+        }
+        match key.code {
+            KeyCode::Enter => self.open(),
+            KeyCode::Esc => Some(Action::Back),
+            _ if is_char(&key, 'q') => Some(Action::Back),
+            _ if is_char(&key, 'd') => self.selected().map(|m| Action::AskDeleteMessage {
+                address: self.address.clone(),
+                id: m.id,
+                subject: m.subject.clone(),
+            }),
+            _ if is_char(&key, 'r') => Some(Action::LoadPage {
+                address: self.address.clone(),
+                page: 1,
+            }),
+            _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
+            _ if is_char(&key, '?') => Some(Action::Help),
+            _ => None,
+        }
+    }
+
+    fn open(&self) -> Option<Action> {
+        self.selected().map(|m| Action::OpenMessage {
+            address: self.address.clone(),
+            id: m.id,
+        })
+    }
+
+    fn move_by(&mut self, m: Move) -> Option<Action> {
+        let page = self.rows_area.height.max(1) as usize;
+        self.selected = keys::apply(m, self.selected, self.messages.len(), page);
+        self.wants_more()
+    }
+
+    /// Scrolls with the wheel; a click selects a row, a click on the selected row opens it.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.move_by(Move::By(-WHEEL_STEP)),
+            MouseEventKind::ScrollDown => self.move_by(Move::By(WHEEL_STEP)),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if !self.rows_area.contains(Position::new(mouse.column, mouse.row)) {
+                    return None;
+                }
+                let i = self.offset + (mouse.row - self.rows_area.y) as usize;
+                if i >= self.messages.len() {
+                    return None;
+                }
+                if i == self.selected {
+                    return self.open();
+                }
+                self.selected = i;
+                self.wants_more()
+            }
+            _ => None,
+        }
+    }
+
+    /// Draws the visible rows only.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let count = match (self.messages.len(), self.exhausted) {
+            (1, true) => "1 message".to_string(),
+            (n, true) => format!("{n} messages"),
+            (n, false) => format!("{n}+ messages"),
+        };
+        let live = match &self.live {
+            Live::Connecting => Span::styled(format!(" {} connecting ", ctx.spinner), theme::dim()),
+            Live::Live => Span::styled(" ● live ", theme::ok()),
+            Live::Offline { retry_in, .. } => Span::styled(
+                format!(" ○ offline, retrying in {}s ", retry_in.as_secs().max(1)),
+                theme::error(),
+            ),
+        };
+        let mut title = vec![Span::styled(format!(" {} ", self.address), theme::title())];
+        if self.loaded {
+            title.push(Span::styled(
+                format!("· {count} · {} unread ", self.unread),
+                theme::dim(),
+            ));
+        }
+        let title = Line::from(title);
+        let mut block = Block::bordered()
+            .title(title)
+            .title(Line::from(live).right_aligned());
+        if self.loading_more {
+            block = block.title_bottom(Line::styled(
+                format!(" {} loading more… ", ctx.spinner),
+                theme::dim(),
+            ));
+        }
+
+        if self.messages.is_empty() {
+            let text = match (&self.error, self.loaded) {
+                (Some(error), _) => Text::styled(format!("\n{error}"), theme::error()),
+                (None, false) => Text::styled(format!("\n{} Loading messages…", ctx.spinner), theme::dim()),
+                (None, true) => empty_text(&self.address, &ctx.server),
+            };
+            frame.render_widget(Paragraph::new(text).centered().block(block), area);
+            self.rows_area = Rect::default();
+            return;
+        }
+
+        let inner = block.inner(area);
+        // One row is the header.
+        self.rows_area = Rect {
+            y: inner.y + 1,
+            height: inner.height.saturating_sub(1),
+            ..inner
+        };
+        let height = self.rows_area.height.max(1) as usize;
+        self.selected = self.selected.min(self.messages.len() - 1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        let end = (self.offset + height).min(self.messages.len());
+        let rows = self.messages[self.offset..end]
+            .iter()
+            .map(|m| message_row(m, ctx));
+        let header = Row::new(["", "From", "Subject", "Size", "Age"]).style(theme::dim());
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(1),
+                Constraint::Length(18),
+                Constraint::Fill(1),
+                Constraint::Length(8),
+                Constraint::Length(4),
+            ],
+        )
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme::selected())
+        .highlight_symbol("›");
+        let mut state = TableState::default().with_selected(Some(self.selected - self.offset));
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+}
+
+/// One row: unread marker, sender's name, subject and preview, size, age.
+fn message_row<'a>(m: &'a MessageSummary, ctx: &Ctx) -> Row<'a> {
+    let style = if m.is_read { theme::dim() } else { theme::unread() };
+    let subject = if m.subject.trim().is_empty() {
+        "(no subject)".to_string()
+    } else {
+        format::one_line(&m.subject)
+    };
+    let text = Line::from(vec![
+        Span::styled(subject, style),
+        Span::raw("  "),
+        Span::styled(format::one_line(&m.preview_text), theme::dim()),
+    ]);
+    Row::new(vec![
+        Cell::from(if m.is_read { " " } else { "●" }).style(theme::ok()),
+        Cell::from(format::from_name(&m.from, &m.sender)).style(style),
+        Cell::from(text),
+        Cell::from(Line::from(format::size(m.size)).right_aligned()),
+        Cell::from(Line::from(format::age(ctx.now, m.created_at)).right_aligned()),
+    ])
+}
+
+/// What an empty inbox says: where to send mail to see it arrive.
+fn empty_text(address: &str, server: &ServerInfo) -> Text<'static> {
+    let mut lines = vec![Line::raw(""), Line::raw("No mail yet."), Line::raw("")];
+    match server {
+        ServerInfo::Embedded { smtp, .. } => {
+            lines.push(Line::raw(format!("Send mail to {address}")));
+            lines.push(Line::raw(format!(
+                "through SMTP at {smtp}; it shows up here at once."
+            )));
+        }
+        ServerInfo::Remote { .. } => {
+            lines.push(Line::raw(format!(
+                "Mail sent to {address} shows up here at once."
+            )));
+        }
+    }
+    Text::from(lines)
+}

@@ -1,0 +1,150 @@
+//! The screens, one module each: they render, handle keys and mouse, and list their key hints.
+//! A screen changes its own state directly and returns an [`Action`] for anything beyond it.
+
+pub mod create;
+pub mod home;
+pub mod inbox;
+pub mod reader;
+pub mod signin;
+pub mod source;
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+use mailcx_common::{Domain, Me, Timestamp};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use crate::action::Action;
+use crate::app::ServerInfo;
+use crate::keys::Hint;
+use crate::saved::Saved;
+
+pub use create::CreateForm;
+pub use home::Home;
+pub use inbox::Inbox;
+pub use reader::Reader;
+pub use signin::SignInForm;
+pub use source::SourceView;
+
+/// What every screen may read: the saved mailboxes, what the server told us, the time.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The saved mailboxes of this server.
+    pub saved: Saved,
+    /// The server's system domains, default first; empty until they load.
+    pub domains: Vec<Domain>,
+    /// Why the domains could not be loaded, if they could not.
+    pub domains_error: Option<String>,
+    /// What the last check of each saved mailbox found, by address.
+    pub health: HashMap<String, Health>,
+    /// Where the server is.
+    pub server: ServerInfo,
+    /// The time ages are measured from, set before each frame.
+    pub now: Timestamp,
+    /// The current spinner frame, for screens that show loading in place.
+    pub spinner: &'static str,
+}
+
+/// What the last `GET /api/me` of a saved mailbox found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Health {
+    /// The check is running.
+    Checking,
+    /// The token works.
+    Ok(Me),
+    /// The token expired or the mailbox was deleted elsewhere (401 `invalid_token`).
+    SignedOut,
+    /// The check failed for another reason (server down, garbage answer).
+    Failed(String),
+}
+
+/// One screen of the navigation stack.
+#[derive(Debug)]
+pub enum Screen {
+    /// The saved mailboxes.
+    Home(Home),
+    /// The create-mailbox form.
+    Create(CreateForm),
+    /// The sign-in form.
+    SignIn(SignInForm),
+    /// One mailbox's messages.
+    Inbox(Inbox),
+    /// One message.
+    Reader(Reader),
+    /// One message's raw source.
+    Source(SourceView),
+}
+
+impl Screen {
+    /// The short name shown in the title bar's trail.
+    pub fn title(&self) -> String {
+        match self {
+            Screen::Home(_) => "Mailboxes".into(),
+            Screen::Create(_) => "New mailbox".into(),
+            Screen::SignIn(_) => "Sign in".into(),
+            Screen::Inbox(s) => s.address.clone(),
+            Screen::Reader(s) => s.title(),
+            Screen::Source(_) => "Source".into(),
+        }
+    }
+
+    /// Draws the screen into `area`.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        match self {
+            Screen::Home(s) => s.render(frame, area, ctx),
+            Screen::Create(s) => s.render(frame, area, ctx),
+            Screen::SignIn(s) => s.render(frame, area, ctx),
+            Screen::Inbox(s) => s.render(frame, area, ctx),
+            Screen::Reader(s) => s.render(frame, area, ctx),
+            Screen::Source(s) => s.render(frame, area, ctx),
+        }
+    }
+
+    /// Handles a key press; returns what the app should do beyond the screen itself.
+    pub fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
+        match self {
+            Screen::Home(s) => s.on_key(key, ctx),
+            Screen::Create(s) => s.on_key(key, ctx),
+            Screen::SignIn(s) => s.on_key(key, ctx),
+            Screen::Inbox(s) => s.on_key(key, ctx),
+            Screen::Reader(s) => s.on_key(key, ctx),
+            Screen::Source(s) => s.on_key(key, ctx),
+        }
+    }
+
+    /// Handles a mouse scroll or click.
+    pub fn on_mouse(&mut self, mouse: MouseEvent, ctx: &Ctx) -> Option<Action> {
+        match self {
+            Screen::Home(s) => s.on_mouse(mouse, ctx),
+            Screen::Inbox(s) => s.on_mouse(mouse),
+            Screen::Reader(s) => s.on_mouse(mouse),
+            Screen::Source(s) => s.on_mouse(mouse),
+            Screen::Create(_) | Screen::SignIn(_) => None,
+        }
+    }
+
+    /// Handles pasted text (forms put it into the focused field).
+    pub fn on_paste(&mut self, text: &str) {
+        match self {
+            Screen::Create(s) => s.on_paste(text),
+            Screen::SignIn(s) => s.on_paste(text),
+            _ => {}
+        }
+    }
+
+    /// The keys that work on this screen.
+    pub fn hints(&self) -> Vec<Hint> {
+        match self {
+            Screen::Home(s) => s.hints(),
+            Screen::Create(_) => create::HINTS.to_vec(),
+            Screen::SignIn(_) => signin::HINTS.to_vec(),
+            Screen::Inbox(_) => inbox::HINTS.to_vec(),
+            Screen::Reader(s) => s.hints(),
+            Screen::Source(_) => source::HINTS.to_vec(),
+        }
+    }
+}
+
+/// Where the scroll wheel moves a list, and how far.
+pub const WHEEL_STEP: isize = 3;

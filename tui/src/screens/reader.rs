@@ -1,0 +1,346 @@
+//! The reader: one message's headers, its text body (or its HTML body rendered as text, converted
+//! when shown, never for the list), and its attachments.
+
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use mailcx_common::{Message, MessageSummary};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use uuid::Uuid;
+
+use super::{Ctx, WHEEL_STEP};
+use crate::action::Action;
+use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::{format, text, theme};
+
+/// Attachment rows shown at most; more scroll with Tab.
+const MAX_ATTACHMENT_ROWS: usize = 4;
+
+/// Which body is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body {
+    /// The `text/plain` part.
+    Text,
+    /// The `text/html` part rendered as text.
+    Html,
+}
+
+/// State of the reader.
+#[derive(Debug)]
+pub struct Reader {
+    /// The mailbox's address.
+    pub address: String,
+    /// The message's id.
+    pub id: Uuid,
+    /// What the list knew, shown while the message loads.
+    summary: Option<MessageSummary>,
+    /// The message, once loaded.
+    pub message: Option<Message>,
+    /// Why it could not be loaded.
+    pub error: Option<String>,
+    body: Body,
+    /// The shown body wrapped for a width: (width, body, lines). Rebuilt on resize or switch.
+    wrapped: Option<(usize, Body, Vec<String>)>,
+    scroll: usize,
+    body_height: usize,
+    attachment: usize,
+}
+
+impl Reader {
+    /// A reader waiting for its message.
+    pub fn new(address: String, id: Uuid, summary: Option<MessageSummary>) -> Reader {
+        Reader {
+            address,
+            id,
+            summary,
+            message: None,
+            error: None,
+            body: Body::Text,
+            wrapped: None,
+            scroll: 0,
+            body_height: 1,
+            attachment: 0,
+        }
+    }
+
+    /// The title bar's name for it: the subject.
+    pub fn title(&self) -> String {
+        let subject = self
+            .message
+            .as_ref()
+            .map(|m| m.subject.as_str())
+            .or(self.summary.as_ref().map(|s| s.subject.as_str()))
+            .unwrap_or("");
+        if subject.trim().is_empty() {
+            "(no subject)".into()
+        } else {
+            format::one_line(subject)
+        }
+    }
+
+    /// Shows the loaded message: its text body, or its HTML body when it has no text.
+    pub fn set_message(&mut self, message: Message) {
+        self.body = if message.text_body.is_none() && message.html_body.is_some() {
+            Body::Html
+        } else {
+            Body::Text
+        };
+        self.message = Some(message);
+        self.wrapped = None;
+        self.scroll = 0;
+    }
+
+    /// Which body is shown.
+    pub fn body(&self) -> Body {
+        self.body
+    }
+
+    /// The keys of the reader; switching bodies only when the message has both.
+    pub fn hints(&self) -> Vec<Hint> {
+        let mut hints = vec![more("↑↓", "scroll")];
+        if let Some(m) = &self.message {
+            if m.text_body.is_some() && m.html_body.is_some() {
+                hints.push(match self.body {
+                    Body::Text => hint("h", "HTML"),
+                    Body::Html => hint("h", "text"),
+                });
+            }
+            if !m.attachments.is_empty() {
+                hints.push(hint("s", "save file"));
+                if m.attachments.len() > 1 {
+                    hints.push(hint("Tab", "next file"));
+                }
+            }
+        }
+        hints.extend([
+            hint("v", "source"),
+            hint("d", "delete"),
+            hint("q", "back"),
+            more("PgUp/PgDn", "page up/down"),
+            more("g/G", "top/bottom"),
+            more("c", "copy mailbox address"),
+            more("Esc", "back"),
+            hint("?", "help"),
+        ]);
+        hints
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if let Some(m) = keys::movement(&key) {
+            self.scroll_by(m);
+            return None;
+        }
+        let message = self.message.as_ref();
+        match key.code {
+            KeyCode::Esc => Some(Action::Back),
+            _ if is_char(&key, 'q') => Some(Action::Back),
+            _ if is_char(&key, '?') => Some(Action::Help),
+            _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
+            _ if is_char(&key, 'v') => Some(Action::ViewSource {
+                address: self.address.clone(),
+                id: self.id,
+            }),
+            _ if is_char(&key, 'd') => Some(Action::AskDeleteMessage {
+                address: self.address.clone(),
+                id: self.id,
+                subject: self.title(),
+            }),
+            _ if is_char(&key, 'h') => {
+                let m = message?;
+                if m.text_body.is_some() && m.html_body.is_some() {
+                    self.body = match self.body {
+                        Body::Text => Body::Html,
+                        Body::Html => Body::Text,
+                    };
+                    self.scroll = 0;
+                }
+                None
+            }
+            KeyCode::Tab => {
+                let count = message?.attachments.len();
+                if count > 0 {
+                    self.attachment = (self.attachment + 1) % count;
+                }
+                None
+            }
+            KeyCode::BackTab => {
+                let count = message?.attachments.len();
+                if count > 0 {
+                    self.attachment = (self.attachment + count - 1) % count;
+                }
+                None
+            }
+            _ if is_char(&key, 's') => {
+                let attachment = message?.attachments.get(self.attachment)?.clone();
+                Some(Action::SaveAttachment {
+                    address: self.address.clone(),
+                    id: self.id,
+                    attachment,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Scrolls the body with the wheel.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll_by(Move::By(-WHEEL_STEP)),
+            MouseEventKind::ScrollDown => self.scroll_by(Move::By(WHEEL_STEP)),
+            _ => {}
+        }
+        None
+    }
+
+    fn scroll_by(&mut self, m: Move) {
+        let lines = self.wrapped.as_ref().map_or(0, |(_, _, l)| l.len());
+        let last_top = lines.saturating_sub(self.body_height);
+        self.scroll = keys::apply(m, self.scroll, last_top + 1, self.body_height.saturating_sub(1));
+    }
+
+    /// Draws headers, body and attachments.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let attachments = self.message.as_ref().map_or(0, |m| m.attachments.len());
+        let attachment_rows = if attachments > 0 {
+            // A rule, a title line, then one row per attachment.
+            attachments.min(MAX_ATTACHMENT_ROWS) as u16 + 2
+        } else {
+            0
+        };
+        let block = Block::bordered().title(Span::styled(format!(" {} ", self.title()), theme::title()));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [headers, body, files] = Layout::vertical([
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Length(attachment_rows),
+        ])
+        .areas(inner);
+        self.render_headers(frame, headers, ctx);
+        self.render_body(frame, body, ctx);
+        if attachments > 0 {
+            self.render_attachments(frame, files);
+        }
+    }
+
+    fn render_headers(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let row = |label: &'static str, value: String| {
+            Line::from(vec![
+                Span::styled(format!(" {label:<9}"), theme::dim()),
+                Span::raw(value),
+            ])
+        };
+        let (from, sender, to, created, size) = match (&self.message, &self.summary) {
+            (Some(m), _) => (&m.from, &m.sender, m.address.clone(), m.created_at, m.size),
+            (None, Some(s)) => (&s.from, &s.sender, self.address.clone(), s.created_at, s.size),
+            (None, None) => {
+                frame.render_widget(Line::styled(" Loading…", theme::dim()), area);
+                return;
+            }
+        };
+        let from = if from.trim().is_empty() { sender } else { from };
+        let view = match (&self.message, self.body) {
+            (Some(m), Body::Text) if m.text_body.is_some() => "text",
+            (Some(m), Body::Html) if m.html_body.is_some() => "HTML rendered as text",
+            _ => "",
+        };
+        let lines = vec![
+            row("From", format::one_line(from)),
+            row("To", format::one_line(&to)),
+            row(
+                "Date",
+                format!("{} ({})", format::date(created), format::ago(ctx.now, created)),
+            ),
+            row(
+                "Size",
+                if view.is_empty() {
+                    format::size(size)
+                } else {
+                    format!("{} · showing {view}", format::size(size))
+                },
+            ),
+        ];
+        let rule = Block::default()
+            .borders(Borders::BOTTOM)
+            .border_style(theme::dim());
+        frame.render_widget(Paragraph::new(lines).block(rule), area);
+    }
+
+    fn render_body(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let area = Rect {
+            x: area.x + 1,
+            width: area.width.saturating_sub(2),
+            ..area
+        };
+        self.body_height = area.height.max(1) as usize;
+        let Some(message) = &self.message else {
+            let text = match &self.error {
+                Some(e) => Line::styled(e.clone(), theme::error()),
+                None => Line::styled(format!("{} Loading the message…", ctx.spinner), theme::dim()),
+            };
+            frame.render_widget(text, area);
+            return;
+        };
+        let width = area.width.max(1) as usize;
+        let stale = !matches!(&self.wrapped, Some((w, b, _)) if *w == width && *b == self.body);
+        if stale {
+            let lines = match (self.body, &message.text_body, &message.html_body) {
+                (Body::Text, Some(text), _) => text::wrap(text, width),
+                (Body::Html, _, Some(html)) => html_lines(html, width),
+                _ => vec!["(this message has no body)".to_string()],
+            };
+            self.wrapped = Some((width, self.body, lines));
+        }
+        let lines = self.wrapped.as_ref().map_or(&[][..], |(_, _, l)| l.as_slice());
+        self.scroll = self.scroll.min(lines.len().saturating_sub(self.body_height));
+        let end = (self.scroll + self.body_height).min(lines.len());
+        let visible: Vec<Line> = lines[self.scroll..end]
+            .iter()
+            .map(|l| Line::raw(l.as_str()))
+            .collect();
+        frame.render_widget(Paragraph::new(visible), area);
+    }
+
+    fn render_attachments(&self, frame: &mut Frame, area: Rect) {
+        let Some(message) = &self.message else { return };
+        let all = &message.attachments;
+        let first = self.attachment.saturating_sub(MAX_ATTACHMENT_ROWS - 1);
+        let mut lines = vec![Line::styled(
+            format!(" Attachments ({})", all.len()),
+            theme::dim(),
+        )];
+        for (i, a) in all.iter().enumerate().skip(first).take(MAX_ATTACHMENT_ROWS) {
+            let selected = i == self.attachment;
+            let style = if selected {
+                theme::selected()
+            } else {
+                ratatui::style::Style::new()
+            };
+            lines.push(Line::from(vec![
+                Span::raw(if selected { " › " } else { "   " }),
+                Span::styled(format::one_line(&a.filename), style),
+                Span::styled(
+                    format!(
+                        "  {}  {}",
+                        format::one_line(&a.content_type),
+                        format::size(a.size)
+                    ),
+                    theme::dim(),
+                ),
+            ]));
+        }
+        let rule = Block::default().borders(Borders::TOP).border_style(theme::dim());
+        frame.render_widget(Paragraph::new(lines).block(rule), area);
+    }
+}
+
+/// The HTML body as wrapped text lines.
+fn html_lines(html: &str, width: usize) -> Vec<String> {
+    // html2text wraps to the width itself; below ~10 columns it gives up, so never ask for less.
+    match html2text::from_read(html.as_bytes(), width.max(10)) {
+        Ok(rendered) => text::lines(rendered.trim_end()),
+        Err(e) => vec![format!("(this HTML could not be rendered: {e})")],
+    }
+}

@@ -1,0 +1,161 @@
+//! The sign-in form: an address and its password. A refused sign-in keeps what was typed and
+//! shows the server's message under the password.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use mailcx_common::Credentials;
+use mailcx_common::validate::{normalize_address, validate_password};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+
+use super::Ctx;
+use super::create::form_box;
+use crate::action::Action;
+use crate::field::Field;
+use crate::keys::{Hint, hint, more};
+use crate::theme;
+
+/// The keys of the sign-in form.
+pub const HINTS: &[Hint] = &[
+    hint("⏎", "sign in"),
+    hint("Tab", "next field"),
+    hint("Esc", "cancel"),
+    more("S-Tab", "previous field"),
+    more("F1", "help"),
+];
+
+/// State of the sign-in form.
+#[derive(Debug)]
+pub struct SignInForm {
+    /// The full address.
+    pub address: Field,
+    /// The password.
+    pub password: Field,
+    password_focused: bool,
+    submitted: bool,
+    /// A sign-in request is running.
+    pub busy: bool,
+}
+
+impl SignInForm {
+    /// A form with the address filled in (when signing in again to a saved mailbox).
+    pub fn new(address: Option<String>) -> SignInForm {
+        let mut form = SignInForm {
+            address: Field::new("Address"),
+            password: Field::masked("Password"),
+            password_focused: false,
+            submitted: false,
+            busy: false,
+        };
+        if let Some(address) = address {
+            form.address.set(address);
+            form.password_focused = true;
+        }
+        form
+    }
+
+    /// Focuses the password field (after the server refused the sign-in).
+    pub fn focus_password(&mut self) {
+        self.password_focused = true;
+    }
+
+    /// What is wrong with the address's shape. Any domain is allowed here: a Pro user's mailbox
+    /// may be on a custom domain the public list does not show.
+    fn address_error(&self) -> Option<String> {
+        let value = self.address.value().trim();
+        if value.is_empty() && !self.submitted {
+            return None;
+        }
+        let domain = value.rsplit_once('@').map_or("", |(_, d)| d);
+        normalize_address(value, &[domain]).err().map(|e| e.to_string())
+    }
+
+    fn password_error(&self) -> Option<String> {
+        if self.password.value().is_empty() && !self.submitted {
+            return None;
+        }
+        validate_password(self.password.value())
+            .err()
+            .map(|e| e.to_string())
+    }
+
+    /// Handles pasted text.
+    pub fn on_paste(&mut self, text: &str) {
+        if self.password_focused {
+            self.password.paste(text)
+        } else {
+            self.address.paste(text)
+        }
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        match key.code {
+            KeyCode::Esc => return Some(Action::Back),
+            KeyCode::F(1) => return Some(Action::Help),
+            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                self.password_focused = !self.password_focused
+            }
+            KeyCode::Enter => return self.submit(),
+            _ => {
+                let field = if self.password_focused {
+                    &mut self.password
+                } else {
+                    &mut self.address
+                };
+                field.handle_key(key);
+            }
+        }
+        None
+    }
+
+    fn submit(&mut self) -> Option<Action> {
+        if self.busy {
+            return None;
+        }
+        self.submitted = true;
+        if self.address_error().is_some() {
+            self.password_focused = false;
+            return None;
+        }
+        if self.password_error().is_some() {
+            self.password_focused = true;
+            return None;
+        }
+        self.busy = true;
+        Some(Action::SignIn(Credentials {
+            address: self.address.value().trim().to_ascii_lowercase(),
+            password: self.password.value().to_string(),
+        }))
+    }
+
+    /// Draws the form.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let inner = form_box(frame, area, " Sign in to a mailbox ", 6);
+        let [address, password, _, state] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(2),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(inner);
+        self.address.render(
+            frame,
+            address,
+            !self.password_focused,
+            self.address_error().as_deref(),
+        );
+        self.password.render(
+            frame,
+            password,
+            self.password_focused,
+            self.password_error().as_deref(),
+        );
+        if self.busy {
+            frame.render_widget(
+                Line::styled(format!("  {} Signing in…", ctx.spinner), theme::dim()),
+                state,
+            );
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The raw source of a message, exactly as received, scrollable both ways.
+
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use uuid::Uuid;
+
+use super::{Ctx, WHEEL_STEP};
+use crate::action::Action;
+use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::{format, text, theme};
+
+/// The keys of the source view.
+pub const HINTS: &[Hint] = &[
+    hint("↑↓", "scroll"),
+    hint("←→", "sideways"),
+    hint("s", "save .eml"),
+    hint("q", "back"),
+    more("PgUp/PgDn", "page up/down"),
+    more("g/G", "top/bottom"),
+    more("Esc", "back"),
+    hint("?", "help"),
+];
+
+/// How far ← and → move.
+const SIDE_STEP: usize = 8;
+
+/// State of the source view.
+#[derive(Debug)]
+pub struct SourceView {
+    /// The message's id (names the saved file).
+    pub id: Uuid,
+    bytes: Vec<u8>,
+    /// The source split into lines once, so a frame only slices the visible ones.
+    lines: Vec<String>,
+    scroll: usize,
+    column: usize,
+    height: usize,
+}
+
+impl SourceView {
+    /// A view of `bytes` (shown as UTF-8, invalid bytes replaced).
+    pub fn new(id: Uuid, bytes: Vec<u8>) -> SourceView {
+        let lines = text::lines(&String::from_utf8_lossy(&bytes));
+        SourceView {
+            id,
+            bytes,
+            lines,
+            scroll: 0,
+            column: 0,
+            height: 1,
+        }
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if let Some(m) = keys::movement(&key) {
+            self.scroll_by(m);
+            return None;
+        }
+        match key.code {
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Left => {
+                self.column = self.column.saturating_sub(SIDE_STEP);
+                None
+            }
+            KeyCode::Right => {
+                self.column += SIDE_STEP;
+                None
+            }
+            _ if is_char(&key, 'q') => Some(Action::Back),
+            _ if is_char(&key, '?') => Some(Action::Help),
+            _ if is_char(&key, 's') => Some(Action::SaveBytes {
+                name: format!("{}.eml", self.id),
+                bytes: self.bytes.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Scrolls with the wheel.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        match mouse.kind {
+            MouseEventKind::ScrollUp => self.scroll_by(Move::By(-WHEEL_STEP)),
+            MouseEventKind::ScrollDown => self.scroll_by(Move::By(WHEEL_STEP)),
+            _ => {}
+        }
+        None
+    }
+
+    fn scroll_by(&mut self, m: Move) {
+        let last_top = self.lines.len().saturating_sub(self.height);
+        self.scroll = keys::apply(m, self.scroll, last_top + 1, self.height.saturating_sub(1));
+    }
+
+    /// Draws the visible lines.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, _ctx: &Ctx) {
+        let block = Block::bordered().title(Line::from(vec![
+            Span::styled(" Source ", theme::title()),
+            Span::styled(
+                format!(
+                    "· {} lines · {} ",
+                    self.lines.len(),
+                    format::size(self.bytes.len() as u64)
+                ),
+                theme::dim(),
+            ),
+        ]));
+        let inner = block.inner(area);
+        self.height = inner.height.max(1) as usize;
+        self.scroll = self.scroll.min(self.lines.len().saturating_sub(self.height));
+        let end = (self.scroll + self.height).min(self.lines.len());
+        let visible: Vec<Line> = self.lines[self.scroll..end]
+            .iter()
+            .map(|l| Line::raw(l.chars().skip(self.column).collect::<String>()))
+            .collect();
+        frame.render_widget(Paragraph::new(visible).block(block), area);
+    }
+}
