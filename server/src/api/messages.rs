@@ -2,11 +2,13 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mailcx_common::{ErrorCode, Message, MessageList, MessageSummary};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{AppState, timestamp};
@@ -15,25 +17,56 @@ use crate::error::{ApiError, ApiResult};
 use crate::mail;
 use crate::store::messages::{self, Lookup, Summary};
 
-/// `?page=N` as it arrives: checked by hand so `page=0` and `page=abc` get `invalid_request`.
-#[derive(Deserialize)]
-pub struct PageQuery {
-    page: Option<String>,
-}
+/// `?page=N` (default 1); anything but a whole number from 1 is `invalid_request`.
+pub struct Page(u32);
 
-fn parse_page(query: &PageQuery) -> ApiResult<u32> {
-    match &query.page {
-        None => Ok(1),
-        Some(text) => match text.parse::<u32>() {
-            Ok(page) if page >= 1 => Ok(page),
-            _ => Err(ApiError::invalid_request("page must be a whole number from 1")),
-        },
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let invalid = || ApiError::invalid_request("page must be a whole number from 1");
+        let query = parts.uri.query().unwrap_or("");
+        let mut page = None;
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if key == "page" {
+                if page.is_some() {
+                    return Err(invalid());
+                }
+                page = Some(
+                    value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|p| *p >= 1)
+                        .ok_or_else(invalid)?,
+                );
+            }
+        }
+        Ok(Page(page.unwrap_or(1)))
     }
 }
 
-/// A message id from the path; anything that is not a UUID names no message.
-fn message_id(id: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(id).map_err(|_| ApiError::not_found())
+/// The `{id}` (and `{index}`) of a message path. An id that is not a UUID names no message.
+pub struct MessagePath {
+    id: Uuid,
+    index: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        let id = params
+            .get("id")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(ApiError::not_found)?;
+        Ok(MessagePath {
+            id,
+            index: params.get("index").cloned(),
+        })
+    }
 }
 
 fn found<T>(lookup: Lookup<T>) -> ApiResult<T> {
@@ -68,9 +101,8 @@ fn to_wire(summary: Summary) -> MessageSummary {
 pub async fn list(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Query(query): Query<PageQuery>,
+    Page(page): Page,
 ) -> ApiResult<Json<MessageList>> {
-    let page = parse_page(&query)?;
     let rows = state
         .store
         .read(move |conn| messages::page(conn, account.id, page, now()))
@@ -85,9 +117,8 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Path(id): Path<String>,
+    MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Json<Message>> {
-    let id = message_id(&id)?;
     let full = found(
         state
             .store
@@ -114,9 +145,8 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Path(id): Path<String>,
+    MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<StatusCode> {
-    let id = message_id(&id)?;
     found(
         state
             .store
@@ -130,9 +160,8 @@ pub async fn delete(
 pub async fn mark_read(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Path(id): Path<String>,
+    MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<StatusCode> {
-    let id = message_id(&id)?;
     found(
         state
             .store
@@ -146,9 +175,8 @@ pub async fn mark_read(
 pub async fn source(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Path(id): Path<String>,
+    MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Response> {
-    let id = message_id(&id)?;
     let raw = found(
         state
             .store
@@ -162,9 +190,8 @@ pub async fn source(
 pub async fn attachment(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
-    Path((id, index)): Path<(String, String)>,
+    MessagePath { id, index }: MessagePath,
 ) -> ApiResult<Response> {
-    let id = message_id(&id)?;
     let raw = found(
         state
             .store
@@ -172,7 +199,7 @@ pub async fn attachment(
             .await?,
     )?;
     let invalid_index = || ApiError::new(ErrorCode::InvalidIndex, "no attachment at that index");
-    let index: u32 = index.parse().map_err(|_| invalid_index())?;
+    let index: u32 = index.and_then(|i| i.parse().ok()).ok_or_else(invalid_index)?;
     let found = tokio::task::spawn_blocking(move || mail::attachment(&raw, index))
         .await
         .map_err(ApiError::internal)?;
