@@ -26,7 +26,12 @@ impl Harness {
     /// `harness.app`) to load the domains and check the saved mailboxes.
     pub fn new(settings: Settings) -> Harness {
         let (tx, actions) = unbounded_channel();
-        let app = App::new(settings, tx);
+        Harness::from_prepared(App::new(settings, tx), actions)
+    }
+
+    /// A harness around an app made elsewhere (e.g. by [`crate::launch::prepare`]) and the
+    /// channel its background tasks answer on.
+    pub fn from_prepared(app: App, actions: UnboundedReceiver<Action>) -> Harness {
         let terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal always builds");
         Harness {
             app,
