@@ -50,6 +50,11 @@ impl Harness {
         })
     }
 
+    /// The app and its answer channel back, e.g. to run them in [`crate::run::run_loop`].
+    pub fn into_parts(self) -> (App, UnboundedReceiver<Action>) {
+        (self.app, self.actions)
+    }
+
     /// Resizes the screen.
     pub fn resize(&mut self, width: u16, height: u16) {
         self.terminal.backend_mut().resize(width, height);
