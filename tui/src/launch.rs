@@ -73,7 +73,8 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
 /// Runs the app in the terminal until the person quits.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.server.is_none() {
-        embedded::log_to_file(&cli.data_dir())?;
+        // Without a log file the server logs nowhere, which is still better than over the screen.
+        let _ = embedded::log_to_file(&cli.data_dir());
     }
     let Prepared {
         mut app,
