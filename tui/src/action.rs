@@ -43,6 +43,8 @@ pub enum Action {
     DeleteAccount(String),
     /// Drop a mailbox from the saved list without touching the server.
     Forget(String),
+    /// Load an inbox's list again from its first page.
+    ReloadInbox(String),
     /// Load one page of an inbox.
     LoadPage { address: String, page: u32 },
     /// Open a message in the reader.

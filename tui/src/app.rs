@@ -57,6 +57,14 @@ impl ServerInfo {
             ServerInfo::Remote { url } => url.clone(),
         }
     }
+
+    /// The shorter label used while a notice needs the room: where to send mail, or the URL.
+    pub fn short_label(&self) -> String {
+        match self {
+            ServerInfo::Embedded { smtp, .. } => format!("SMTP {smtp}"),
+            ServerInfo::Remote { url } => url.clone(),
+        }
+    }
 }
 
 /// What the app needs to start.
@@ -339,6 +347,12 @@ impl App {
                 Err(e) => self.popups.push(Popup::error("Cannot save the list", e)),
             },
             Action::LoadPage { address, page } => self.load_page(address, page),
+            Action::ReloadInbox(address) => {
+                if let Some(inbox) = self.inbox_mut(&address) {
+                    inbox.reloading = true;
+                }
+                self.load_page(address, 1);
+            }
             Action::OpenMessage { address, id } => {
                 let Some(client) = self.mailbox_client(&address) else {
                     return;

@@ -77,7 +77,11 @@ impl Status {
 
     /// Draws the status bar: activity and notice on the left, the server on the right.
     pub fn render(&self, frame: &mut Frame, area: Rect, server: &ServerInfo) {
-        let right = format!(" {} ", server.label());
+        let label = match self.notice {
+            Some(_) => server.short_label(),
+            None => server.label(),
+        };
+        let right = format!(" {label} ");
         let [left_area, right_area] = Layout::horizontal([
             Constraint::Fill(1),
             Constraint::Length(right.chars().count() as u16),

@@ -697,3 +697,23 @@ async fn every_screen_draws_at_any_size_without_panicking() {
         h.screen();
     }
 }
+
+#[tokio::test]
+async fn refresh_reloads_the_list_from_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    assert!(h.screen().contains("Order #1042 shipped"));
+    h.key(KeyCode::Char('r'));
+    // Meanwhile two messages were deleted elsewhere: the reload drops them.
+    h.answer(Reply::Page {
+        address: "demo@mail.cx".into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: inbox_messages().into_iter().take(3).collect(),
+            page: 1,
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("3 messages"), "{screen}");
+    assert!(!screen.contains("This week in Rust"), "{screen}");
+}

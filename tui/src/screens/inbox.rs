@@ -69,6 +69,8 @@ pub struct Inbox {
     exhausted: bool,
     /// The lowest page number worth asking for next (raised when a full page added nothing).
     floor_page: u32,
+    /// The next first page replaces the list instead of adding to it.
+    pub reloading: bool,
     /// The live connection's state.
     pub live: Live,
     /// Why the last page could not be loaded.
@@ -90,6 +92,7 @@ impl Inbox {
             loading_more: false,
             exhausted: false,
             floor_page: 1,
+            reloading: false,
             live: Live::Connecting,
             error: None,
             rows_area: Rect::default(),
@@ -113,6 +116,15 @@ impl Inbox {
 
     /// Adds a page from the server: unknown messages go where their time puts them.
     pub fn apply_page(&mut self, page: u32, list: Vec<MessageSummary>) {
+        if page == 1 && self.reloading {
+            // A reload shows the server's list as it is now, dropping what left it meanwhile.
+            self.reloading = false;
+            self.messages.clear();
+            self.known.clear();
+            self.unread = 0;
+            self.exhausted = false;
+            self.floor_page = 1;
+        }
         let full = list.len() >= PAGE_SIZE;
         let mut added = 0;
         for message in list {
@@ -217,10 +229,7 @@ impl Inbox {
                 id: m.id,
                 subject: m.subject.clone(),
             }),
-            _ if is_char(&key, 'r') => Some(Action::LoadPage {
-                address: self.address.clone(),
-                page: 1,
-            }),
+            _ if is_char(&key, 'r') => Some(Action::ReloadInbox(self.address.clone())),
             _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
             _ if is_char(&key, '?') => Some(Action::Help),
             _ => None,
