@@ -82,21 +82,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         server,
     } = prepare(&cli).await?;
     let mut terminal = enter_terminal()?;
-    let result = run_loop(
+    let mut stats = LoopStats::default();
+    let app_loop = run_loop(
         &mut terminal,
         &mut app,
         EventStream::new(),
         &mut actions,
         copy_to_clipboard,
-        &mut LoopStats::default(),
-    )
-    .await;
+        &mut stats,
+    );
+    // SIGTERM or SIGHUP end the app like q does: terminal restored, bundled server stopped.
+    let result = tokio::select! {
+        result = app_loop => result,
+        () = termination() => Ok(()),
+    };
     leave_terminal();
     drop(app);
     if let Some(server) = server {
         server.shutdown().await;
     }
     result
+}
+
+/// Resolves when the process is asked to stop (SIGTERM, or SIGHUP when the terminal goes away).
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
+            (Ok(mut term), Ok(mut hup)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await
 }
 
 /// Raw mode, alternate screen, mouse and paste; a panic puts the terminal back before the
