@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -175,7 +175,7 @@ impl Client {
         let mut subscription = Subscription { socket };
         match subscription.next_frame().await {
             Some(Ok(WsServerFrame::Event(WsEvent::AuthOk))) => Ok(subscription),
-            Some(Ok(WsServerFrame::Error { error })) => Err(ws_error(&error)),
+            Some(Ok(WsServerFrame::Error { error })) => Err(ws_error(error)),
             Some(Ok(other)) => Err(ClientError::Protocol(format!("expected auth_ok, got {other:?}"))),
             Some(Err(e)) => Err(e),
             None => Err(ClientError::Transport("the server closed the socket".into())),
@@ -291,14 +291,12 @@ async fn error_from(response: Response) -> ClientError {
     }
 }
 
-fn ws_error(code: &str) -> ClientError {
-    let error: ErrorCode =
-        serde_json::from_value(serde_json::Value::String(code.to_string())).unwrap_or(ErrorCode::Unknown);
+fn ws_error(error: ErrorCode) -> ClientError {
     ClientError::Api {
-        status: StatusCode::UNAUTHORIZED.as_u16(),
+        status: error.status(),
         body: ErrorBody {
             error,
-            message: format!("the server refused the socket: {code}"),
+            message: format!("the server refused the socket: {error}"),
         },
         retry_after: None,
     }
@@ -323,7 +321,7 @@ impl Subscription {
             match self.next_frame().await? {
                 Ok(WsServerFrame::Event(WsEvent::NewEmail(email))) => return Some(Ok(email)),
                 Ok(WsServerFrame::Event(WsEvent::AuthOk)) => continue,
-                Ok(WsServerFrame::Error { error }) => return Some(Err(ws_error(&error))),
+                Ok(WsServerFrame::Error { error }) => return Some(Err(ws_error(error))),
                 Err(e) => return Some(Err(e)),
             }
         }

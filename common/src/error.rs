@@ -25,6 +25,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     RateLimited,
     InternalError,
+    /// `/api/ws` only: the first frame was not an `auth` frame, or came too late.
+    InvalidAuthMessage,
+    /// `/api/ws` only: the mailbox already has its 3 sockets open.
+    TooManyConnections,
     /// A code this build does not know (a newer server); never sent by this server.
     #[serde(other)]
     Unknown,
@@ -35,7 +39,8 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            InvalidRequest | InvalidAddress | PasswordTooShort | InvalidDomain | InvalidIndex => 400,
+            InvalidRequest | InvalidAddress | PasswordTooShort | InvalidDomain | InvalidIndex
+            | InvalidAuthMessage => 400,
             InvalidCredentials | InvalidToken => 401,
             AccountLimitReached | DomainLimitReached | WebhookLimitReached => 403,
             NotFound => 404,
@@ -43,7 +48,7 @@ impl ErrorCode {
             AddressTaken | DomainAlreadyExists => 409,
             Expired | DomainExpired => 410,
             PayloadTooLarge => 413,
-            RateLimited => 429,
+            RateLimited | TooManyConnections => 429,
             InternalError | Unknown => 500,
         }
     }
@@ -71,6 +76,8 @@ impl ErrorCode {
             PayloadTooLarge => "payload_too_large",
             RateLimited => "rate_limited",
             InternalError => "internal_error",
+            InvalidAuthMessage => "invalid_auth_message",
+            TooManyConnections => "too_many_connections",
             Unknown => "unknown",
         }
     }

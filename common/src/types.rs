@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::ErrorCode;
+
 /// A timestamp on the wire: RFC 3339, UTC, whole seconds, `Z` suffix.
 pub type Timestamp = DateTime<Utc>;
 
@@ -137,7 +139,7 @@ pub enum WsClientFrame {
 #[serde(untagged)]
 pub enum WsServerFrame {
     Event(WsEvent),
-    Error { error: String },
+    Error { error: ErrorCode },
 }
 
 /// The typed server frames of `/api/ws`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 /// Settings of one server; `Config::parse()` reads them from flags and `MAILCX_*` variables.
-#[derive(Debug, Clone, Parser)]
+#[derive(Clone, Parser)]
 #[command(
     name = "mailcx-server",
     version,
@@ -39,7 +39,7 @@ pub struct Config {
     pub accounts_per_hour: u32,
 
     /// Secret that signs JWTs [default: generated on first start and kept in the database].
-    #[arg(long, env = "MAILCX_JWT_SECRET", hide_env_values = true)]
+    #[arg(long, env = "MAILCX_JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub jwt_secret: Option<String>,
 
     /// Storage quota of a new mailbox, in bytes.
@@ -67,6 +67,27 @@ pub struct Config {
     pub smtp_max_connections: usize,
 }
 
+impl std::fmt::Debug for Config {
+    // Written out so the JWT secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("http_addr", &self.http_addr)
+            .field("smtp_addr", &self.smtp_addr)
+            .field("db", &self.db)
+            .field("domains", &self.domains)
+            .field("rate_limit", &self.rate_limit)
+            .field("accounts_per_hour", &self.accounts_per_hour)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("quota", &self.quota)
+            .field("retention", &self.retention)
+            .field("max_message_size", &self.max_message_size)
+            .field("max_recipients", &self.max_recipients)
+            .field("smtp_idle_timeout", &self.smtp_idle_timeout)
+            .field("smtp_max_connections", &self.smtp_max_connections)
+            .finish()
+    }
+}
+
 impl Config {
     /// Defaults for a server on `db`, both listeners on free loopback ports (tests, embedding).
     pub fn ephemeral(db: impl Into<PathBuf>) -> Config {
@@ -90,6 +111,19 @@ impl Config {
     pub fn token_lifetime(&self) -> Duration {
         Duration::from_secs(7 * 24 * 3600)
     }
+}
+
+/// Shortest `--jwt-secret` accepted: a short HMAC key makes tokens guessable.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Accepts a JWT secret of at least `MIN_SECRET_LEN` bytes.
+pub fn parse_secret(value: &str) -> Result<String, String> {
+    if value.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "the secret must be at least {MIN_SECRET_LEN} bytes (leave it unset to generate one)"
+        ));
+    }
+    Ok(value.to_string())
 }
 
 /// Parses `0`, `45`, `30s`, `15m`, `24h` or `7d` (a bare number is seconds).
@@ -151,5 +185,8 @@ mod tests {
         assert_eq!(parse_domain("Mail.CX."), Ok("mail.cx".into()));
         assert!(parse_domain("localhost").is_err());
         assert!(parse_domain("bad_domain.com").is_err());
+        assert!(parse_secret("").is_err());
+        assert!(parse_secret(&"s".repeat(31)).is_err());
+        assert!(parse_secret(&"s".repeat(32)).is_ok());
     }
 }

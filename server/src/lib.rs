@@ -14,6 +14,7 @@ pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -28,6 +29,9 @@ use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
 use crate::smtp::SmtpContext;
 use crate::store::{Store, settings};
+
+/// How long in-flight requests and SMTP transactions get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Starts servers.
 pub struct Server;
@@ -125,8 +129,13 @@ impl RunningServer {
     /// database cleanly.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        for mut task in self.tasks {
+            // A client stalled mid-request must not hold the server up forever.
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
+                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+                task.abort();
+                let _ = task.await;
+            }
         }
         let store = self.store;
         let _ = tokio::task::spawn_blocking(move || store.close()).await;

@@ -1,7 +1,11 @@
 //! MIME parsing with mail-parser: what the API shows of a message. Never fails: mail that cannot
 //! be parsed keeps empty fields and is still stored and served raw.
 
-use mail_parser::{Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use std::borrow::Cow;
+
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Address, Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use mailcx_common::Attachment;
 
 /// Characters of body text kept in `preview_text`.
@@ -45,19 +49,54 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
         attachments: message
             .attachments()
             .enumerate()
-            .map(|(i, part)| describe(i, part))
+            .map(|(i, part)| describe(raw, i, part))
             .collect(),
     }
 }
 
-/// The attachment at `index` with its decoded bytes.
-pub fn attachment(raw: &[u8], index: u32) -> Option<(Attachment, Vec<u8>)> {
-    let message = MessageParser::default().parse(raw)?;
-    let part = message.attachment(index)?;
-    Some((describe(index as usize, part), part.contents().to_vec()))
+/// An attachment ready to download.
+pub struct AttachmentFile {
+    pub meta: Attachment,
+    /// The `Content-Type` to serve: the media type, with the part's charset for text.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
-fn describe(index: usize, part: &MessagePart<'_>) -> Attachment {
+/// The attachment at `index`, its transfer encoding undone.
+pub fn attachment(raw: &[u8], index: u32) -> Option<AttachmentFile> {
+    let message = MessageParser::default().parse(raw)?;
+    let part = message.attachment(index)?;
+    let meta = describe(raw, index as usize, part);
+    let content_type = match part.content_type().and_then(|ct| ct.attribute("charset")) {
+        Some(charset) if part.is_text() => format!("{}; charset={charset}", meta.content_type),
+        _ => meta.content_type.clone(),
+    };
+    Some(AttachmentFile {
+        bytes: original_bytes(raw, part).into_owned(),
+        content_type,
+        meta,
+    })
+}
+
+/// An attachment's bytes as the sender attached them. mail-parser converts text parts to UTF-8;
+/// a file must come back in its own charset, so for those only the transfer encoding is undone.
+fn original_bytes<'a>(raw: &'a [u8], part: &'a MessagePart<'_>) -> Cow<'a, [u8]> {
+    if !part.is_text() {
+        return Cow::Borrowed(part.contents());
+    }
+    let (start, end) = (part.raw_body_offset() as usize, part.raw_end_offset() as usize);
+    let Some(body) = raw.get(start..end) else {
+        return Cow::Borrowed(part.contents());
+    };
+    let decoded = match part.encoding {
+        Encoding::Base64 => base64_decode(body).map(Cow::Owned),
+        Encoding::QuotedPrintable => quoted_printable_decode(body).map(Cow::Owned),
+        Encoding::None => Some(Cow::Borrowed(body)),
+    };
+    decoded.unwrap_or(Cow::Borrowed(part.contents()))
+}
+
+fn describe(raw: &[u8], index: usize, part: &MessagePart<'_>) -> Attachment {
     let content_type = match part.content_type() {
         Some(ct) => match ct.subtype() {
             Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
@@ -71,11 +110,12 @@ fn describe(index: usize, part: &MessagePart<'_>) -> Attachment {
         _ if part.is_message() => format!("message-{}.eml", index + 1),
         _ => format!("attachment-{}", index + 1),
     };
+    let size = original_bytes(raw, part).len() as u64;
     Attachment {
         index: index as u32,
         filename,
         content_type,
-        size: part.len() as u64,
+        size,
     }
 }
 
@@ -91,7 +131,7 @@ fn render_address(address: &Address<'_>) -> String {
     let rendered: Vec<String> = address
         .iter()
         .map(|addr| match (addr.name(), addr.address()) {
-            (Some(name), Some(email)) if !name.is_empty() => format!("{name} <{email}>"),
+            (Some(name), Some(email)) if !name.is_empty() => format!("{} <{email}>", display_name(name)),
             (_, Some(email)) => email.to_string(),
             (Some(name), None) => name.to_string(),
             (None, None) => String::new(),
@@ -99,6 +139,15 @@ fn render_address(address: &Address<'_>) -> String {
         .filter(|s| !s.is_empty())
         .collect();
     rendered.join(", ")
+}
+
+/// A display name as RFC 5322 writes it: quoted when it holds a character with meaning there.
+fn display_name(name: &str) -> Cow<'_, str> {
+    if name.chars().any(|c| "()<>[]:;@\\,\"".contains(c)) {
+        Cow::Owned(format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\"")))
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 fn unfold(value: &str) -> String {
@@ -159,8 +208,31 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
                 size: 5
             }]
         );
-        assert_eq!(attachment(raw, 0).unwrap().1, b"%PDF-");
+        assert_eq!(attachment(raw, 0).unwrap().bytes, b"%PDF-");
         assert!(attachment(raw, 1).is_none());
+    }
+
+    #[test]
+    fn text_attachments_keep_their_own_charset() {
+        let raw = b"From: a@b.c\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n\
+--b\r\nContent-Type: text/csv; charset=iso-8859-1\r\nContent-Disposition: attachment; filename=a.csv\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9;1\r\n\
+--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=b.txt\r\n\r\nna\xefve\r\n--b--\r\n";
+        let mail = parse(raw);
+        assert_eq!(mail.attachments[0].size, 6);
+        let csv = attachment(raw, 0).unwrap();
+        assert_eq!(csv.bytes, b"caf\xe9;1");
+        assert_eq!(csv.content_type, "text/csv; charset=iso-8859-1");
+        let plain = attachment(raw, 1).unwrap();
+        assert_eq!(plain.bytes, b"na\xefve");
+        assert_eq!(mail.attachments[1].size, 5);
+    }
+
+    #[test]
+    fn display_names_with_specials_stay_quoted() {
+        let mail = parse(b"From: \"Reports, Inc.\" <r@x.org>, Bob <b@x.org>\r\n\r\nhi\r\n");
+        assert_eq!(mail.from, "\"Reports, Inc.\" <r@x.org>, Bob <b@x.org>");
     }
 
     #[test]

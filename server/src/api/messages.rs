@@ -203,13 +203,13 @@ pub async fn attachment(
     let found = tokio::task::spawn_blocking(move || mail::attachment(&raw, index))
         .await
         .map_err(ApiError::internal)?;
-    let (meta, bytes) = found.ok_or_else(invalid_index)?;
-    Ok(download(&meta.content_type, &meta.filename, bytes))
+    let file = found.ok_or_else(invalid_index)?;
+    Ok(download(&file.content_type, &file.meta.filename, file.bytes))
 }
 
 /// A body served as a file download.
 fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
-    let content_type = if content_type.bytes().all(|b| b.is_ascii_graphic()) {
+    let content_type = if content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         content_type
     } else {
         "application/octet-stream"

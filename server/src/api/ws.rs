@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use mailcx_common::{WsClientFrame, WsEvent, WsServerFrame};
+use mailcx_common::{ErrorCode, WsClientFrame, WsEvent, WsServerFrame};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -83,23 +83,30 @@ async fn session(mut socket: WebSocket, state: AppState) {
         Ok(Some(text)) => match serde_json::from_str::<WsClientFrame>(&text) {
             Ok(WsClientFrame::Auth { token }) => token,
             Err(_) => {
-                return refuse(
-                    socket,
-                    "invalid_auth_message",
-                    "expected {\"type\":\"auth\",\"token\":…}",
-                )
-                .await;
+                return refuse(socket, ErrorCode::InvalidAuthMessage, "expected an auth frame").await;
             }
         },
         Ok(None) => return,
-        Err(_) => return refuse(socket, "invalid_auth_message", "no auth frame within 10 seconds").await,
+        Err(_) => {
+            return refuse(
+                socket,
+                ErrorCode::InvalidAuthMessage,
+                "no auth frame within 10 seconds",
+            )
+            .await;
+        }
     };
     let account = match state.auth.account_for_token(&state, &token).await {
         Ok(account) => account,
-        Err(_) => return refuse(socket, "invalid_token", "the token is invalid or expired").await,
+        Err(_) => return refuse(socket, ErrorCode::InvalidToken, "the token is invalid or expired").await,
     };
     let Some(_slot) = state.sockets.admit(account.id) else {
-        return refuse(socket, "too_many_connections", "this mailbox has 3 sockets open").await;
+        return refuse(
+            socket,
+            ErrorCode::TooManyConnections,
+            "this mailbox has 3 sockets open",
+        )
+        .await;
     };
     if send(&mut socket, &WsServerFrame::Event(WsEvent::AuthOk))
         .await
@@ -141,13 +148,15 @@ async fn session(mut socket: WebSocket, state: AppState) {
     }
 }
 
-/// The next text frame; `None` when the socket closes first.
+/// The first data frame as text (a binary frame reads as empty, which no auth frame is);
+/// `None` when the socket closes first.
 async fn next_text(socket: &mut WebSocket) -> Option<String> {
     loop {
         match socket.recv().await? {
             Ok(Frame::Text(text)) => return Some(text.to_string()),
+            Ok(Frame::Binary(_)) => return Some(String::new()),
             Ok(Frame::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
+            Ok(Frame::Ping(_) | Frame::Pong(_)) => {}
         }
     }
 }
@@ -158,14 +167,8 @@ async fn send(socket: &mut WebSocket, frame: &WsServerFrame) -> Result<(), axum:
 }
 
 /// Sends `{"error": code}` and closes with 1008.
-async fn refuse(mut socket: WebSocket, code: &str, reason: &str) {
-    let _ = send(
-        &mut socket,
-        &WsServerFrame::Error {
-            error: code.to_string(),
-        },
-    )
-    .await;
+async fn refuse(mut socket: WebSocket, error: ErrorCode, reason: &str) {
+    let _ = send(&mut socket, &WsServerFrame::Error { error }).await;
     close(socket, POLICY, reason).await;
 }
 

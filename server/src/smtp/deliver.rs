@@ -21,7 +21,9 @@ pub struct Recipient {
 }
 
 /// Parses and durably stores `raw` for every recipient; returns the SMTP reply to send.
-/// `250` is only ever returned after the commit.
+/// `250` is only ever returned after the commit. When the message no longer fits a recipient's
+/// quota (checked at RCPT against the declared SIZE, here against the real one) nothing is stored
+/// and the reply is 552, so no copy is ever dropped behind a 250.
 pub async fn deliver(
     context: &SmtpContext,
     sender: String,
@@ -43,26 +45,24 @@ pub async fn deliver(
     let write = {
         let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());
         context.store.write(move |conn| {
-            targets
+            let copies: Vec<NewMessage<'_>> = targets
                 .iter()
-                .map(|(id, recipient)| {
-                    let message = NewMessage {
-                        id: *id,
-                        account_id: recipient.account_id,
-                        sender: &sender,
-                        from: &parsed.from,
-                        subject: &parsed.subject,
-                        preview_text: &parsed.preview_text,
-                        text_body: parsed.text_body.as_deref(),
-                        html_body: parsed.html_body.as_deref(),
-                        attachments: &attachments,
-                        raw: &raw,
-                        created_at: now,
-                        expires_at,
-                    };
-                    messages::deliver(conn, &message)
+                .map(|(id, recipient)| NewMessage {
+                    id: *id,
+                    account_id: recipient.account_id,
+                    sender: &sender,
+                    from: &parsed.from,
+                    subject: &parsed.subject,
+                    preview_text: &parsed.preview_text,
+                    text_body: parsed.text_body.as_deref(),
+                    html_body: parsed.html_body.as_deref(),
+                    attachments: &attachments,
+                    raw: &raw,
+                    created_at: now,
+                    expires_at,
                 })
-                .collect::<Result<Vec<_>, _>>()
+                .collect();
+            messages::deliver_all(conn, &copies)
         })
     };
     let outcomes = match write.await {
@@ -92,16 +92,15 @@ pub async fn deliver(
                 }));
             }
             Delivery::OverQuota => full.push(recipient.address.as_str()),
-            Delivery::NoMailbox => {}
+            Delivery::NoMailbox | Delivery::Withheld => {}
         }
     }
-    match (stored.first(), full.is_empty()) {
-        (Some(id), true) => format!("250 2.0.0 Stored as {id}"),
-        (Some(id), false) => format!(
-            "250 2.0.0 Stored as {id}; mailbox full, not stored for: {}",
+    match stored.first() {
+        _ if !full.is_empty() => format!(
+            "552 5.2.2 Mailbox full: {}; nothing was delivered",
             full.join(", ")
         ),
-        (None, false) => "552 5.2.2 Mailbox full".into(),
-        (None, true) => "550 5.1.1 Mailbox no longer exists".into(),
+        Some(id) => format!("250 2.0.0 Stored as {id}"),
+        None => "550 5.1.1 Mailbox no longer exists".into(),
     }
 }

@@ -18,8 +18,6 @@ use crate::store::Store;
 
 /// Longest line accepted, command or message text: RFC 5321's 1000 octets including CRLF.
 pub const MAX_LINE: usize = 1000;
-/// How long running sessions may finish their transaction once shutdown starts.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// What every SMTP session needs.
 pub struct SmtpContext {
@@ -91,7 +89,10 @@ pub async fn serve(
         }
     }
     let drain = async { while sessions.join_next().await.is_some() {} };
-    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+    if tokio::time::timeout(crate::SHUTDOWN_GRACE - Duration::from_millis(500), drain)
+        .await
+        .is_err()
+    {
         sessions.abort_all();
     }
 }

@@ -14,7 +14,7 @@ use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
 use crate::store::accounts;
 
-/// Bad commands in a row before the connection is dropped.
+/// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
 
 /// How reading one line ended.
@@ -103,11 +103,15 @@ impl Session {
                 Line::Complete => self.command().await?,
                 Line::TooLong => {
                     self.reply("500 5.5.2 Line too long").await?;
-                    self.count_error().await?
+                    true
                 }
                 Line::Closed => false,
             };
-            if !keep_going {
+            if keep_going && self.errors >= MAX_ERRORS {
+                self.reply("421 4.7.0 Too many errors, closing connection")
+                    .await?;
+            }
+            if !keep_going || self.errors >= MAX_ERRORS {
                 return self.writer.flush().await;
             }
         }
@@ -132,20 +136,15 @@ impl Session {
         }
     }
 
+    /// Queues a reply line; permanent failures in a row are counted, any success resets them.
     async fn reply(&mut self, text: &str) -> std::io::Result<()> {
+        match text.as_bytes().first() {
+            Some(b'5') => self.errors += 1,
+            Some(b'2' | b'3') => self.errors = 0,
+            _ => {}
+        }
         self.writer.write_all(text.as_bytes()).await?;
         self.writer.write_all(b"\r\n").await
-    }
-
-    /// Counts a bad command; false when there were too many in a row.
-    async fn count_error(&mut self) -> std::io::Result<bool> {
-        self.errors += 1;
-        if self.errors < MAX_ERRORS {
-            return Ok(true);
-        }
-        self.reply("421 4.7.0 Too many errors, closing connection")
-            .await?;
-        Ok(false)
     }
 
     fn reset(&mut self) {
@@ -160,10 +159,7 @@ impl Session {
         let parsed = Request::parse(&mut line.iter()).map(Request::into_owned);
         self.line = line;
         let reply = match parsed {
-            Ok(request) => {
-                self.errors = 0;
-                return self.request(request).await;
-            }
+            Ok(request) => return self.request(request).await,
             Err(smtp_proto::Error::UnknownCommand) => "500 5.5.1 Command not recognized".to_string(),
             Err(smtp_proto::Error::InvalidSenderAddress) => "501 5.1.7 Bad sender address syntax".to_string(),
             Err(smtp_proto::Error::InvalidRecipientAddress) => {
@@ -179,7 +175,7 @@ impl Session {
             Err(_) => "501 5.5.2 Syntax error".to_string(),
         };
         self.reply(&reply).await?;
-        self.count_error().await
+        Ok(true)
     }
 
     async fn request(&mut self, request: Request<String>) -> std::io::Result<bool> {

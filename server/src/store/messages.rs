@@ -28,12 +28,16 @@ pub struct NewMessage<'a> {
     pub expires_at: Option<i64>,
 }
 
-/// What became of one delivery.
+/// What became of one recipient's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     Stored,
+    /// The message does not fit in this mailbox's quota.
     OverQuota,
+    /// The mailbox no longer exists.
     NoMailbox,
+    /// This mailbox had room, but another recipient's did not, so no copy was stored.
+    Withheld,
 }
 
 /// One list entry.
@@ -64,6 +68,39 @@ pub enum Lookup<T> {
     Found(T),
     Expired,
     Missing,
+}
+
+/// Stores a copy for every recipient, or none at all when any mailbox lacks room: a sender that
+/// was told 250 must be able to count on every copy.
+pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<Vec<Delivery>> {
+    let mut outcomes = Vec::with_capacity(copies.len());
+    for copy in copies {
+        let fits: Option<bool> = conn
+            .prepare_cached("SELECT used + ?2 <= quota FROM accounts WHERE id = ?1")?
+            .query_row(params![copy.account_id.to_string(), copy.raw.len() as i64], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        outcomes.push(match fits {
+            Some(true) => Delivery::Stored,
+            Some(false) => Delivery::OverQuota,
+            None => Delivery::NoMailbox,
+        });
+    }
+    if outcomes.contains(&Delivery::OverQuota) {
+        for outcome in &mut outcomes {
+            if *outcome == Delivery::Stored {
+                *outcome = Delivery::Withheld;
+            }
+        }
+        return Ok(outcomes);
+    }
+    for (copy, outcome) in copies.iter().zip(&mut outcomes) {
+        if *outcome == Delivery::Stored {
+            *outcome = deliver(conn, copy)?;
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Stores a message for a mailbox unless it would exceed the mailbox's quota.

@@ -50,11 +50,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Maps a unique-constraint violation to `Conflict`, anything else stays as it is.
+    /// Maps a unique-key violation to `Conflict`; anything else (other constraints too) stays.
     pub fn from_insert(error: rusqlite::Error) -> StoreError {
-        match error.sqlite_error_code() {
-            Some(SqliteCode::ConstraintViolation) => StoreError::Conflict,
-            _ => StoreError::Sqlite(error),
+        let unique = matches!(
+            &error,
+            rusqlite::Error::SqliteFailure(e, _)
+                if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        );
+        if unique {
+            StoreError::Conflict
+        } else {
+            StoreError::Sqlite(error)
         }
     }
 }
