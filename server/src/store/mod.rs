@@ -25,7 +25,7 @@ const MAX_IDLE_READERS: usize = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a group waits for writers expected back (see `writer_loop`).
 const GATHER_WAIT: Duration = Duration::from_micros(500);
-/// How often the checkpointer moves committed WAL pages into the database file.
+/// How long the checkpointer lets commits gather before moving their pages into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// What the store can fail with.
@@ -133,8 +133,6 @@ pub struct Store {
 /// The store's own threads, joined on close.
 struct Threads {
     writer: Option<JoinHandle<()>>,
-    /// Dropping this sender stops the checkpointer.
-    stop_checkpoints: Option<mpsc::Sender<()>>,
     checkpointer: Option<JoinHandle<()>>,
 }
 
@@ -158,20 +156,19 @@ impl Store {
             reason: e.to_string(),
         };
         let (writer, commands) = mpsc::channel();
+        let (commits, committed) = mpsc::channel();
         let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
-            .spawn(move || writer_loop(conn, commands))
+            .spawn(move || writer_loop(conn, commands, commits))
             .map_err(spawn_error)?;
-        let (stop_checkpoints, stop) = mpsc::channel();
         let checkpointer = std::thread::Builder::new()
             .name("mailcx-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, stop))
+            .spawn(move || checkpoint_loop(checkpoint_conn, committed))
             .map_err(spawn_error)?;
         Ok(Store {
             writer,
             threads: Arc::new(Mutex::new(Threads {
                 writer: Some(writer_thread),
-                stop_checkpoints: Some(stop_checkpoints),
                 checkpointer: Some(checkpointer),
             })),
             readers: Arc::new(Readers {
@@ -220,11 +217,10 @@ impl Store {
     pub fn close(&self) {
         let _ = self.writer.send(Command::Close);
         let mut threads = self.threads.lock().expect("store threads lock");
-        // The writer commits what is queued first; then the checkpointer empties the WAL.
+        // The writer commits what is queued first; its exit then lets the checkpointer empty the WAL.
         if let Some(writer) = threads.writer.take() {
             let _ = writer.join();
         }
-        threads.stop_checkpoints.take();
         if let Some(checkpointer) = threads.checkpointer.take() {
             let _ = checkpointer.join();
         }
@@ -276,7 +272,7 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 /// last group had several jobs, the writer waits up to `GATHER_WAIT` for as many to arrive before
 /// committing, instead of committing the first alone and the rest after another fsync. A lone
 /// writer is never kept waiting.
-fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>) {
+fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>, commits: mpsc::Sender<()>) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
     let mut last_group = 1;
     let mut closing = false;
@@ -311,14 +307,17 @@ fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>) {
             }
         }
         last_group = batch.len();
-        commit_group(&conn, &mut batch);
+        if commit_group(&conn, &mut batch) {
+            let _ = commits.send(());
+        }
     }
     if let Err((_, e)) = conn.close() {
         tracing::error!("closing the database: {e}");
     }
 }
 
-fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
+/// Runs the jobs in one transaction and tells each the outcome; true when it committed.
+fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> bool {
     let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
         Err(e) => Err(e.to_string()),
         Ok(()) => {
@@ -337,13 +336,31 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) {
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
+    committed.is_ok()
 }
 
-/// Moves committed pages from the WAL into the database file until told to stop.
-fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+/// Moves committed pages from the WAL into the database file, a moment after commits, until the
+/// writer is gone. With nothing committed it sleeps: an idle server never wakes.
+fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
+    while committed.recv().is_ok() {
+        // Let further commits gather so one checkpoint covers them all.
+        let deadline = Instant::now() + CHECKPOINT_EVERY;
+        let mut writer_gone = false;
+        loop {
+            match committed.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(()) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    writer_gone = true;
+                    break;
+                }
+            }
+        }
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!("checkpoint failed: {e}");
+        }
+        if writer_gone {
+            break;
         }
     }
     // The last one empties the WAL, so a clean stop leaves just the database file.
