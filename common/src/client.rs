@@ -166,12 +166,9 @@ impl Client {
         let url = format!("{}/api/ws", self.base.replacen("http", "ws", 1));
         let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+            .map_err(transport)?;
         let auth = serde_json::to_string(&WsClientFrame::Auth { token }).expect("serializable");
-        socket
-            .send(WsMessage::text(auth))
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        socket.send(WsMessage::text(auth)).await.map_err(transport)?;
         let mut subscription = Subscription { socket };
         match subscription.next_frame().await {
             Some(Ok(WsServerFrame::Event(WsEvent::AuthOk))) => Ok(subscription),
@@ -203,10 +200,7 @@ impl Client {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            let response = request.send().await.map_err(transport)?;
             if response.status().is_success() {
                 return Ok(response);
             }
@@ -231,10 +225,7 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, ClientError> {
         let response = self.send(method, path, body).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(transport)?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
@@ -253,10 +244,7 @@ impl Client {
         };
         let content_type = header("content-type").unwrap_or_default();
         let filename = header("content-disposition").and_then(|v| disposition_filename(&v));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        let bytes = response.bytes().await.map_err(transport)?;
         Ok(Download {
             content_type,
             filename,
@@ -275,7 +263,7 @@ async fn error_from(response: Response) -> ClientError {
         .and_then(|v| v.trim().parse().ok());
     let bytes = match response.bytes().await {
         Ok(bytes) => bytes,
-        Err(e) => return ClientError::Transport(e.to_string()),
+        Err(e) => return transport(e),
     };
     match serde_json::from_slice::<ErrorBody>(&bytes) {
         Ok(body) => ClientError::Api {
@@ -332,7 +320,7 @@ impl Subscription {
         loop {
             let message = match self.socket.next().await? {
                 Ok(message) => message,
-                Err(e) => return Some(Err(ClientError::Transport(e.to_string()))),
+                Err(e) => return Some(Err(transport(e))),
             };
             match message {
                 WsMessage::Text(text) => {
@@ -345,4 +333,14 @@ impl Subscription {
             }
         }
     }
+}
+
+/// A transport failure, described by its innermost cause ("Connection refused (os error 111)")
+/// rather than the outer layers' "error sending request for url (…)".
+fn transport(error: impl std::error::Error) -> ClientError {
+    let mut cause: &dyn std::error::Error = &error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    ClientError::Transport(cause.to_string())
 }
