@@ -9,6 +9,11 @@ use crate::error::ErrorCode;
 /// A timestamp on the wire: RFC 3339, UTC, whole seconds, `Z` suffix.
 pub type Timestamp = DateTime<Utc>;
 
+/// The wire timestamp of a count of seconds since the Unix epoch.
+pub fn timestamp(unix_secs: i64) -> Timestamp {
+    DateTime::from_timestamp(unix_secs, 0).unwrap_or_default()
+}
+
 /// One system domain, as listed by `GET /api/domains`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Domain {

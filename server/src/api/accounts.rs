@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use mailcx_common::validate::{self, PasswordError};
-use mailcx_common::{AccountToken, Credentials, ErrorCode, Me};
+use mailcx_common::{AccountToken, Credentials, ErrorCode, Me, timestamp};
 use uuid::Uuid;
 
-use super::{ApiJson, AppState, timestamp};
+use super::{ApiJson, AppState};
 use crate::auth::{Mailbox, unix_now};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;

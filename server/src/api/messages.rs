@@ -1,21 +1,23 @@
 //! A mailbox's messages: list, read, raw source, attachments, mark read, delete.
 
-use axum::Json;
-use axum::body::Body;
 use std::collections::HashMap;
 
+use axum::Json;
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mailcx_common::{ErrorCode, Message, MessageList, MessageSummary};
+use mailcx_common::{ErrorCode, Message, MessageList};
+use rusqlite::Connection;
 use uuid::Uuid;
 
-use super::{AppState, timestamp};
+use super::AppState;
 use crate::auth::{Mailbox, unix_now};
 use crate::error::{ApiError, ApiResult};
 use crate::mail;
-use crate::store::messages::{self, Lookup, Summary};
+use crate::store::StoreResult;
+use crate::store::messages::{self, Lookup};
 
 /// `?page=N` (default 1); anything but a whole number from 1 is `invalid_request`.
 pub struct Page(u32);
@@ -69,6 +71,28 @@ impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
     }
 }
 
+/// Whether an operation on one message reads or changes it.
+enum Access {
+    Read,
+    Write,
+}
+
+/// Runs a store operation on one of the caller's messages; expired is 410, missing is 404.
+async fn on_message<T: Send + 'static>(
+    state: &AppState,
+    access: Access,
+    account_id: Uuid,
+    id: Uuid,
+    operation: fn(&Connection, Uuid, Uuid, i64) -> StoreResult<Lookup<T>>,
+) -> ApiResult<T> {
+    let run = move |conn: &Connection| operation(conn, account_id, id, now());
+    let lookup = match access {
+        Access::Read => state.store.read(run).await?,
+        Access::Write => state.store.write(run).await?,
+    };
+    found(lookup)
+}
+
 fn found<T>(lookup: Lookup<T>) -> ApiResult<T> {
     match lookup {
         Lookup::Found(value) => Ok(value),
@@ -84,19 +108,6 @@ fn now() -> i64 {
     unix_now() as i64
 }
 
-fn to_wire(summary: Summary) -> MessageSummary {
-    MessageSummary {
-        id: summary.id,
-        sender: summary.sender,
-        from: summary.from,
-        subject: summary.subject,
-        preview_text: summary.preview_text,
-        size: summary.size,
-        created_at: timestamp(summary.created_at),
-        is_read: summary.is_read,
-    }
-}
-
 /// `GET /api/messages?page=N`.
 pub async fn list(
     State(state): State<AppState>,
@@ -107,10 +118,7 @@ pub async fn list(
         .store
         .read(move |conn| messages::page(conn, account.id, page, now()))
         .await?;
-    Ok(Json(MessageList {
-        messages: rows.into_iter().map(to_wire).collect(),
-        page,
-    }))
+    Ok(Json(MessageList { messages: rows, page }))
 }
 
 /// `GET /api/messages/{id}`.
@@ -119,12 +127,7 @@ pub async fn get(
     Mailbox(account): Mailbox,
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Json<Message>> {
-    let full = found(
-        state
-            .store
-            .read(move |conn| messages::get(conn, account.id, id, now()))
-            .await?,
-    )?;
+    let full = on_message(&state, Access::Read, account.id, id, messages::get).await?;
     let summary = full.summary;
     Ok(Json(Message {
         id: summary.id,
@@ -133,7 +136,7 @@ pub async fn get(
         subject: summary.subject,
         address: account.address,
         size: summary.size,
-        created_at: timestamp(summary.created_at),
+        created_at: summary.created_at,
         is_read: summary.is_read,
         text_body: full.text_body,
         html_body: full.html_body,
@@ -147,12 +150,7 @@ pub async fn delete(
     Mailbox(account): Mailbox,
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<StatusCode> {
-    found(
-        state
-            .store
-            .write(move |conn| messages::delete(conn, account.id, id, now()))
-            .await?,
-    )?;
+    on_message(&state, Access::Write, account.id, id, messages::delete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -162,12 +160,7 @@ pub async fn mark_read(
     Mailbox(account): Mailbox,
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<StatusCode> {
-    found(
-        state
-            .store
-            .write(move |conn| messages::mark_read(conn, account.id, id, now()))
-            .await?,
-    )?;
+    on_message(&state, Access::Write, account.id, id, messages::mark_read).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,12 +170,7 @@ pub async fn source(
     Mailbox(account): Mailbox,
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Response> {
-    let raw = found(
-        state
-            .store
-            .read(move |conn| messages::raw(conn, account.id, id, now()))
-            .await?,
-    )?;
+    let raw = on_message(&state, Access::Read, account.id, id, messages::raw).await?;
     Ok(download("message/rfc822", &format!("{id}.eml"), raw))
 }
 
@@ -192,12 +180,7 @@ pub async fn attachment(
     Mailbox(account): Mailbox,
     MessagePath { id, index }: MessagePath,
 ) -> ApiResult<Response> {
-    let raw = found(
-        state
-            .store
-            .read(move |conn| messages::raw(conn, account.id, id, now()))
-            .await?,
-    )?;
+    let raw = on_message(&state, Access::Read, account.id, id, messages::raw).await?;
     let invalid_index = || ApiError::new(ErrorCode::InvalidIndex, "no attachment at that index");
     let index: u32 = index.and_then(|i| i.parse().ok()).ok_or_else(invalid_index)?;
     let found = tokio::task::spawn_blocking(move || mail::attachment(&raw, index))

@@ -18,8 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use chrono::DateTime;
-use mailcx_common::{DomainList, ErrorCode, Timestamp};
+use mailcx_common::{DomainList, ErrorCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -102,11 +101,6 @@ fn client_ip<B>(request: &axum::http::Request<B>) -> Option<IpAddr> {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
-}
-
-/// A Unix-seconds column as a wire timestamp.
-pub fn timestamp(secs: i64) -> Timestamp {
-    DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
 /// A JSON body whose every rejection is the contract's `invalid_request` or `payload_too_large`.

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use mailcx_common::NewEmail;
+use mailcx_common::{NewEmail, timestamp};
 use uuid::Uuid;
 
 use super::SmtpContext;
 use super::session::new_message_id;
-use crate::api::timestamp;
 use crate::auth::unix_now;
 use crate::events::Event;
 use crate::mail;

@@ -1,6 +1,6 @@
 //! Message rows: delivery with the quota check, pages, reads, deletes and retention.
 
-use mailcx_common::Attachment;
+use mailcx_common::{Attachment, MessageSummary, timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
@@ -40,23 +40,10 @@ pub enum Delivery {
     Withheld,
 }
 
-/// One list entry.
-#[derive(Debug, Clone)]
-pub struct Summary {
-    pub id: Uuid,
-    pub sender: String,
-    pub from: String,
-    pub subject: String,
-    pub preview_text: String,
-    pub size: u64,
-    pub created_at: i64,
-    pub is_read: bool,
-}
-
 /// A whole message as the API shows it.
 #[derive(Debug, Clone)]
 pub struct Full {
-    pub summary: Summary,
+    pub summary: MessageSummary,
     pub text_body: Option<String>,
     pub html_body: Option<String>,
     pub attachments: Vec<Attachment>,
@@ -68,6 +55,17 @@ pub enum Lookup<T> {
     Found(T),
     Expired,
     Missing,
+}
+
+impl<T> Lookup<T> {
+    /// Applies `f` to a found value; expired and missing stay as they are.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> StoreResult<U>) -> StoreResult<Lookup<U>> {
+        Ok(match self {
+            Lookup::Found(value) => Lookup::Found(f(value)?),
+            Lookup::Expired => Lookup::Expired,
+            Lookup::Missing => Lookup::Missing,
+        })
+    }
 }
 
 /// Stores a copy for every recipient, or none at all when any mailbox lacks room: a sender that
@@ -145,22 +143,22 @@ pub fn deliver(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<Deliv
 
 const SUMMARY_COLUMNS: &str = "id, sender, from_header, subject, preview_text, size, created_at, is_read";
 
-fn summary(row: &Row<'_>) -> rusqlite::Result<Summary> {
+fn summary(row: &Row<'_>) -> rusqlite::Result<MessageSummary> {
     let id: String = row.get(0)?;
-    Ok(Summary {
+    Ok(MessageSummary {
         id: Uuid::parse_str(&id).unwrap_or_default(),
         sender: row.get(1)?,
         from: row.get(2)?,
         subject: row.get(3)?,
         preview_text: row.get(4)?,
         size: row.get::<_, i64>(5)? as u64,
-        created_at: row.get(6)?,
+        created_at: timestamp(row.get(6)?),
         is_read: row.get(7)?,
     })
 }
 
 /// Page `page` (from 1) of a mailbox's live messages, newest first.
-pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreResult<Vec<Summary>> {
+pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreResult<Vec<MessageSummary>> {
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM messages
          WHERE account_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
@@ -193,48 +191,44 @@ fn locate(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResul
 
 /// A mailbox's message with bodies and attachment list.
 pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Full>> {
-    let seq = match locate(conn, account_id, id, now)? {
-        Lookup::Found(seq) => seq,
-        Lookup::Expired => return Ok(Lookup::Expired),
-        Lookup::Missing => return Ok(Lookup::Missing),
-    };
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, c.text_body, c.html_body, c.attachments
          FROM messages m JOIN message_contents c ON c.seq = m.seq WHERE m.seq = ?1"
     );
-    let full = conn.prepare_cached(&sql)?.query_row([seq], |row| {
-        let attachments: String = row.get(10)?;
-        Ok(Full {
-            summary: summary(row)?,
-            text_body: row.get(8)?,
-            html_body: row.get(9)?,
-            attachments: serde_json::from_str(&attachments).unwrap_or_default(),
-        })
-    })?;
-    Ok(Lookup::Found(full))
+    locate(conn, account_id, id, now)?.and_then(|seq| {
+        let full = conn.prepare_cached(&sql)?.query_row([seq], |row| {
+            let attachments: String = row.get(10)?;
+            Ok(Full {
+                summary: summary(row)?,
+                text_body: row.get(8)?,
+                html_body: row.get(9)?,
+                attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+            })
+        })?;
+        Ok(full)
+    })
 }
 
 /// The exact bytes received for a mailbox's message.
 pub fn raw(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Vec<u8>>> {
-    Ok(match locate(conn, account_id, id, now)? {
-        Lookup::Found(seq) => Lookup::Found(
-            conn.prepare_cached("SELECT raw FROM message_contents WHERE seq = ?1")?
-                .query_row([seq], |r| r.get(0))?,
-        ),
-        Lookup::Expired => Lookup::Expired,
-        Lookup::Missing => Lookup::Missing,
+    locate(conn, account_id, id, now)?.and_then(|seq| {
+        let sql = "SELECT raw FROM message_contents WHERE seq = ?1";
+        Ok(conn.prepare_cached(sql)?.query_row([seq], |r| r.get(0))?)
     })
 }
 
 /// Deletes a mailbox's message and gives its size back to the quota.
 pub fn delete(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
-    let seq = match locate(conn, account_id, id, now)? {
-        Lookup::Found(seq) => seq,
-        Lookup::Expired => return Ok(Lookup::Expired),
-        Lookup::Missing => return Ok(Lookup::Missing),
-    };
-    remove(conn, seq)?;
-    Ok(Lookup::Found(()))
+    locate(conn, account_id, id, now)?.and_then(|seq| remove(conn, seq))
+}
+
+/// Marks a mailbox's message read.
+pub fn mark_read(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
+    locate(conn, account_id, id, now)?.and_then(|seq| {
+        conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE seq = ?1")?
+            .execute([seq])?;
+        Ok(())
+    })
 }
 
 /// Removes one message row (its contents cascade) and lowers its mailbox's `used`.
@@ -247,18 +241,6 @@ fn remove(conn: &Connection, seq: i64) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM messages WHERE seq = ?1")?
         .execute([seq])?;
     Ok(())
-}
-
-/// Marks a mailbox's message read.
-pub fn mark_read(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
-    let seq = match locate(conn, account_id, id, now)? {
-        Lookup::Found(seq) => seq,
-        Lookup::Expired => return Ok(Lookup::Expired),
-        Lookup::Missing => return Ok(Lookup::Missing),
-    };
-    conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE seq = ?1")?
-        .execute([seq])?;
-    Ok(Lookup::Found(()))
 }
 
 /// Removes up to `limit` messages whose retention ran out, remembering their ids; returns how many.
