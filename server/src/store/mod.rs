@@ -45,6 +45,8 @@ pub enum StoreError {
     Open { path: PathBuf, reason: String },
     #[error("the store is closed")]
     Closed,
+    #[error("the write transaction did not commit: {0}")]
+    CommitFailed(String),
     #[error("a store task panicked")]
     Panicked,
 }
@@ -94,12 +96,18 @@ where
             Ok(()) => {
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(conn)))
                     .unwrap_or(Err(StoreError::Panicked));
-                let end = if result.is_ok() {
-                    "RELEASE job"
+                // Some errors (disk full, I/O) make SQLite roll back the whole transaction;
+                // then there is no savepoint left to end, and the group fails as a whole.
+                if conn.is_autocommit() {
+                    result
                 } else {
-                    "ROLLBACK TO job; RELEASE job"
-                };
-                conn.execute_batch(end).map_err(StoreError::Sqlite).and(result)
+                    let end = if result.is_ok() {
+                        "RELEASE job"
+                    } else {
+                        "ROLLBACK TO job; RELEASE job"
+                    };
+                    conn.execute_batch(end).map_err(StoreError::Sqlite).and(result)
+                }
             }
         };
         self.result = Some(result);
@@ -108,10 +116,7 @@ where
     fn finish(self: Box<Self>, committed: Result<(), String>) {
         let result = match committed {
             Ok(()) => self.result.unwrap_or(Err(StoreError::Closed)),
-            Err(reason) => Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                Some(format!("commit failed: {reason}")),
-            ))),
+            Err(reason) => Err(StoreError::CommitFailed(reason)),
         };
         let _ = self.reply.send(result);
     }
@@ -321,13 +326,24 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> bool {
     let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
         Err(e) => Err(e.to_string()),
         Ok(()) => {
+            let mut rolled_back = false;
             for job in batch.iter_mut() {
                 job.run(conn);
+                // Outside a transaction now, a later job would autocommit on its own while
+                // every job is told the group failed: stop here instead.
+                if conn.is_autocommit() {
+                    rolled_back = true;
+                    break;
+                }
             }
-            conn.execute_batch("COMMIT").map_err(|e| {
-                let _ = conn.execute_batch("ROLLBACK");
-                e.to_string()
-            })
+            if rolled_back {
+                Err("SQLite rolled the transaction back".to_string())
+            } else {
+                conn.execute_batch("COMMIT").map_err(|e| {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    e.to_string()
+                })
+            }
         }
     };
     if let Err(reason) = &committed {
@@ -387,5 +403,89 @@ impl Readers {
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rusqlite::OptionalExtension;
+
+    use super::*;
+
+    /// Whether the settings row `key` exists.
+    async fn stored(store: &Store, key: &'static str) -> bool {
+        store
+            .read(move |conn| {
+                let row = conn.query_row("SELECT 1 FROM settings WHERE key = ?1", [key], |_| Ok(()));
+                Ok(row.optional()?.is_some())
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_job_learns_truthfully_whether_its_write_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        // Keep the writer busy so the next three jobs are committed as one group.
+        let busy = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(|_| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let insert = |key: &'static str| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |conn| {
+                        conn.execute("INSERT INTO settings (key, value) VALUES (?1, x'00')", [key])?;
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        let first = insert("first");
+        // A disk that fills up: SQLite rolls back the whole transaction, not just this job.
+        let full = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(|conn| {
+                        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                        conn.pragma_update(None, "max_page_count", pages)?;
+                        let result = conn.execute(
+                            "INSERT INTO settings (key, value) VALUES ('full', zeroblob(1000000))",
+                            [],
+                        );
+                        conn.pragma_update(None, "max_page_count", 1_073_741_823i64)?;
+                        result?;
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        let last = insert("last");
+        busy.await.unwrap().unwrap();
+        let (first, full, last) = (first.await.unwrap(), full.await.unwrap(), last.await.unwrap());
+        assert!(full.is_err());
+        assert!(!stored(&store, "full").await);
+        assert_eq!(first.is_ok(), stored(&store, "first").await, "first: {first:?}");
+        assert_eq!(last.is_ok(), stored(&store, "last").await, "last: {last:?}");
+        // The writer goes on after a failed group.
+        store
+            .write(|conn| Ok(conn.execute("INSERT INTO settings VALUES ('after', x'00')", [])?))
+            .await
+            .unwrap();
+        assert!(stored(&store, "after").await);
+        store.close();
     }
 }
