@@ -368,3 +368,34 @@ async fn a_message_for_two_mailboxes_is_pushed_to_each_with_its_own_id() {
         (bob.id, "bob@mail.cx")
     );
 }
+
+#[tokio::test]
+async fn an_oversized_first_frame_is_not_buffered_and_the_socket_ends() {
+    let server = TestServer::start().await;
+    let (account, _) = server.create_mailbox("big-frame").await;
+    let mut socket = open(&server).await;
+    // A valid auth frame padded to 100 KiB: far over the 4 KiB a client may send.
+    let padded = json!({"type": "auth", "token": account.token, "pad": "x".repeat(100 * 1024)});
+    let _ = socket.send(Frame::text(padded.to_string())).await;
+    loop {
+        let frame = tokio::time::timeout(DEADLINE, socket.next())
+            .await
+            .expect("the socket stayed open");
+        match frame {
+            None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => break,
+            Some(Ok(Frame::Text(text))) => panic!("an oversized frame was read: got {text}"),
+            Some(Ok(_)) => continue,
+        }
+    }
+    // The server goes on serving sockets.
+    let subscribed = server
+        .client()
+        .with_token(account.token.clone())
+        .subscribe()
+        .await;
+    assert!(
+        subscribed.is_ok(),
+        "a new socket was refused: {:?}",
+        subscribed.err()
+    );
+}

@@ -24,6 +24,12 @@ const AUTH_DEADLINE: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Close code for a refused socket (policy violation).
 const POLICY: u16 = 1008;
+/// Close code for a socket that fell behind ("try again later"): it reconnects and re-lists.
+const TRY_AGAIN_LATER: u16 = 1013;
+/// Largest frame a client may send.
+const MAX_CLIENT_FRAME: usize = 4096;
+/// A client that does not take a frame within this long is dropped, freeing its slot.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Open sockets per mailbox.
 #[derive(Default)]
@@ -71,7 +77,11 @@ pub async fn connect(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match upgrade {
-        Ok(upgrade) => upgrade.on_upgrade(move |socket| session(socket, state)),
+        // Clients only ever send a small auth frame; never buffer more than that.
+        Ok(upgrade) => upgrade
+            .max_message_size(MAX_CLIENT_FRAME)
+            .max_frame_size(MAX_CLIENT_FRAME)
+            .on_upgrade(move |socket| session(socket, state)),
         Err(_) => ApiError::invalid_request("this endpoint takes a WebSocket upgrade").into_response(),
     }
 }
@@ -132,7 +142,11 @@ async fn session(mut socket: WebSocket, state: AppState) {
                     Event::AccountDeleted(_) => return close(socket, 1000, "mailbox deleted").await,
                 },
                 Ok(_) => {}
-                Err(RecvError::Lagged(missed)) => tracing::warn!("a WebSocket fell behind by {missed} events"),
+                Err(RecvError::Lagged(missed)) => {
+                    // It missed mail; closing tells the client to reconnect and list again.
+                    tracing::warn!("a WebSocket fell behind by {missed} events; closing it");
+                    return close(socket, TRY_AGAIN_LATER, "fell behind; reconnect").await;
+                }
                 Err(RecvError::Closed) => return,
             },
             incoming = socket.recv() => match incoming {
@@ -140,7 +154,8 @@ async fn session(mut socket: WebSocket, state: AppState) {
                 Some(Ok(_)) => {}
             },
             _ = ping.tick() => {
-                if socket.send(Frame::Ping(Default::default())).await.is_err() {
+                let ping = socket.send(Frame::Ping(Default::default()));
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, ping).await, Ok(Ok(()))) {
                     return;
                 }
             }
@@ -161,9 +176,13 @@ async fn next_text(socket: &mut WebSocket) -> Option<String> {
     }
 }
 
-async fn send(socket: &mut WebSocket, frame: &WsServerFrame) -> Result<(), axum::Error> {
+/// Sends one JSON frame; fails when the client does not take it within `SEND_TIMEOUT`.
+async fn send(socket: &mut WebSocket, frame: &WsServerFrame) -> Result<(), ()> {
     let json = serde_json::to_string(frame).expect("frames serialize");
-    socket.send(Frame::Text(json.into())).await
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Frame::Text(json.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
 }
 
 /// Sends `{"error": code}` and closes with 1008.
@@ -177,5 +196,5 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Frame::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Frame::Close(Some(frame)))).await;
 }
