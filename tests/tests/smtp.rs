@@ -674,3 +674,32 @@ async fn concurrent_deliveries_never_push_a_mailbox_over_its_quota() {
     deliver(addr, FROM, &["demo@mail.cx"], &again).await;
     assert_eq!(used(&demo).await, 9000);
 }
+
+#[tokio::test]
+async fn only_crlf_dot_crlf_ends_data_so_nothing_can_be_smuggled_after_a_bare_lf() {
+    let server = TestServer::start().await;
+    let (_, demo) = server.create_mailbox("smuggle").await;
+    let (_, victim) = server.create_mailbox("victim").await;
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+    smtp.expect("RCPT TO:<smuggle@mail.cx>", 250).await;
+    smtp.expect("DATA", 354).await;
+    // A lenient relay may pass "<LF>.<CRLF>" through: here it must not end the data, so the
+    // "commands" after it are text of this one message.
+    let smuggled = "Subject: outer\r\n\r\nhello\n.\r\nMAIL FROM:<forged@example.org>\r\n\
+                    RCPT TO:<victim@mail.cx>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n.\r\n";
+    smtp.write(smuggled.as_bytes()).await;
+    smtp.reply().await.assert_code(250);
+    smtp.expect("QUIT", 221).await;
+
+    assert_eq!(count(&victim).await, 0, "a smuggled message was delivered");
+    let list = demo.messages(1).await.expect("the list");
+    assert_eq!(list.messages.len(), 1);
+    let source = demo.source(list.messages[0].id).await.expect("the source").bytes;
+    let expected = b"Subject: outer\r\n\r\nhello\n.\r\nMAIL FROM:<forged@example.org>\r\n\
+                     RCPT TO:<victim@mail.cx>\r\nDATA\r\nSubject: smuggled\r\n\r\nevil\r\n";
+    assert_eq!(
+        String::from_utf8_lossy(&source),
+        String::from_utf8_lossy(expected)
+    );
+}

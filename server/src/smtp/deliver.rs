@@ -32,14 +32,17 @@ pub async fn deliver(
     let raw = Arc::new(raw);
     let parsed = {
         let raw = raw.clone();
-        tokio::task::spawn_blocking(move || mail::parse(&raw))
-            .await
-            .unwrap_or_default()
+        Arc::new(
+            tokio::task::spawn_blocking(move || mail::parse(&raw))
+                .await
+                .unwrap_or_default(),
+        )
     };
     let attachments = serde_json::to_string(&parsed.attachments).unwrap_or_else(|_| "[]".into());
     let now = unix_now() as i64;
     let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
-    let targets: Vec<(Uuid, Recipient)> = recipients.iter().map(|r| (new_message_id(), r.clone())).collect();
+    let targets: Arc<Vec<(Uuid, Recipient)>> =
+        Arc::new(recipients.iter().map(|r| (new_message_id(), r.clone())).collect());
 
     let write = {
         let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());

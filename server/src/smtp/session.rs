@@ -17,11 +17,10 @@ use crate::store::accounts;
 /// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
 
-/// How reading one line ended.
+/// A line read: whole in `Session::line`, or longer than allowed (consumed, not kept).
 enum Line {
     Complete,
-    TooLong,
-    Closed,
+    TooLong { ended_with_crlf: bool },
 }
 
 struct Session {
@@ -60,17 +59,20 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, context: Arc<SmtpContext>)
 }
 
 /// Reads one line, CRLF included, into `line`; a longer line than `max` is consumed and reported.
+/// `None` once the client closed the connection.
 async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     line: &mut Vec<u8>,
     max: usize,
-) -> std::io::Result<Line> {
+) -> std::io::Result<Option<Line>> {
     line.clear();
     let mut too_long = false;
+    // The last two bytes consumed, to tell how a too-long line ended.
+    let mut tail = [0u8; 2];
     loop {
         let available = reader.fill_buf().await?;
         if available.is_empty() {
-            return Ok(Line::Closed);
+            return Ok(None);
         }
         let (taken, done) = match available.iter().position(|&b| b == b'\n') {
             Some(end) => (end + 1, true),
@@ -83,9 +85,18 @@ async fn read_line<R: AsyncBufRead + Unpin>(
         if !too_long {
             line.extend_from_slice(&available[..taken]);
         }
+        for &byte in &available[taken.saturating_sub(2)..taken] {
+            tail = [tail[1], byte];
+        }
         reader.consume(taken);
         if done {
-            return Ok(if too_long { Line::TooLong } else { Line::Complete });
+            return Ok(Some(if too_long {
+                Line::TooLong {
+                    ended_with_crlf: tail == *b"\r\n",
+                }
+            } else {
+                Line::Complete
+            }));
         }
     }
 }
@@ -101,11 +112,10 @@ impl Session {
             };
             let keep_going = match line {
                 Line::Complete => self.command().await?,
-                Line::TooLong => {
+                Line::TooLong { .. } => {
                     self.reply("500 5.5.2 Line too long").await?;
                     true
                 }
-                Line::Closed => false,
             };
             if keep_going && self.errors >= MAX_ERRORS {
                 self.reply("421 4.7.0 Too many errors, closing connection")
@@ -125,8 +135,7 @@ impl Session {
         }
         let read = read_line(&mut self.reader, &mut self.line, MAX_LINE);
         match tokio::time::timeout(self.context.idle_timeout, read).await {
-            Ok(Ok(Line::Closed)) => Ok(None),
-            Ok(result) => result.map(Some),
+            Ok(result) => result,
             Err(_) => {
                 tracing::debug!("SMTP client {} idle too long", self.peer);
                 self.reply("421 4.4.2 Idle too long, closing connection").await?;
@@ -294,19 +303,30 @@ impl Session {
         }
         self.reply("354 End data with <CR><LF>.<CR><LF>").await?;
         let max = self.context.max_message_size;
-        let mut message = Vec::with_capacity(self.declared_size.clamp(4096, max));
+        // Grows as data arrives: a declared SIZE reserves nothing up front.
+        let mut message = Vec::new();
         let (mut oversize, mut line_too_long) = (false, false);
+        // Only CRLF "." CRLF ends the data. A "." after a bare LF is data: accepting it as the end
+        // would let text smuggled through a lenient relay be read as new commands.
+        let mut after_crlf = true;
         loop {
             match self.next_line().await? {
                 None => return Ok(false),
-                Some(Line::Closed) => return Ok(false),
-                Some(Line::TooLong) => line_too_long = true,
+                Some(Line::TooLong { ended_with_crlf }) => {
+                    line_too_long = true;
+                    after_crlf = ended_with_crlf;
+                }
                 Some(Line::Complete) => {
-                    if self.line == b".\r\n" || self.line == b".\n" {
+                    if after_crlf && self.line == b".\r\n" {
                         break;
                     }
-                    // Dot-stuffing: a leading dot was doubled by the client.
-                    let text = self.line.strip_prefix(b".").unwrap_or(&self.line);
+                    // Dot-stuffing: a leading dot was doubled by the client (only ever at a line's
+                    // start, which is just after a CRLF).
+                    let text = match self.line.strip_prefix(b".") {
+                        Some(rest) if after_crlf => rest,
+                        _ => &self.line[..],
+                    };
+                    after_crlf = self.line.ends_with(b"\r\n");
                     if message.len() + text.len() > max {
                         oversize = true;
                         message = Vec::new();
