@@ -79,7 +79,6 @@ impl Server {
         let (shutdown, stopped) = watch::channel(false);
         let smtp_context = Arc::new(SmtpContext::new(&config, store.clone(), events.clone()));
         let max_connections = config.smtp_max_connections;
-        let retention = config.retention;
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -87,7 +86,7 @@ impl Server {
             config: Arc::new(config),
             store: store.clone(),
             auth,
-            events,
+            events: events.clone(),
             sockets: Arc::default(),
             shutdown: stopped.clone(),
         };
@@ -105,10 +104,7 @@ impl Server {
         });
         let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, max_connections, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
-        if !retention.is_zero() {
-            let interval = retention::interval(retention);
-            tasks.push(tokio::spawn(retention::run(store.clone(), interval, stopped)));
-        }
+        tasks.push(tokio::spawn(retention::run(store.clone(), events, stopped)));
         Ok(RunningServer {
             http_addr,
             smtp_addr,

@@ -87,3 +87,28 @@ async fn an_expired_message_answers_410_leaves_the_list_and_frees_its_space() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].subject, "fresh");
 }
+
+#[tokio::test]
+async fn mail_keeps_the_expiry_it_arrived_with_after_a_restart_that_keeps_mail_forever() {
+    let mut server = TestServer::start_with(|c| c.retention = Duration::from_secs(3)).await;
+    let (_, client) = server.create_mailbox("stamped").await;
+    let old = text_message(SENDER, "stamped@mail.cx", "old rules", "Expires in 3 s");
+    deliver(server.smtp_addr(), SENDER, &["stamped@mail.cx"], &old).await;
+
+    server.restart_with(|c| c.retention = Duration::ZERO).await;
+    let client = server.client().with_token(client.token().unwrap().to_string());
+    let new = text_message(SENDER, "stamped@mail.cx", "new rules", "Kept forever");
+    deliver(server.smtp_addr(), SENDER, &["stamped@mail.cx"], &new).await;
+
+    // The old message still goes when due, and its space with it; the new one stays.
+    wait_for(
+        "the old message to be swept",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || async { (client.me().await.unwrap().used == new.len() as u64).then_some(()) },
+    )
+    .await;
+    let listed = client.messages(1).await.unwrap().messages;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].subject, "new rules");
+}

@@ -58,10 +58,11 @@ pub enum Lookup<T> {
 }
 
 impl<T> Lookup<T> {
-    /// Applies `f` to a found value; expired and missing stay as they are.
-    pub fn and_then<U>(self, f: impl FnOnce(T) -> StoreResult<U>) -> StoreResult<Lookup<U>> {
+    /// Applies `f` to a found value; expired and missing stay as they are, and `f` finding
+    /// nothing (the row went away meanwhile, on a read connection) is missing too.
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> StoreResult<Option<U>>) -> StoreResult<Lookup<U>> {
         Ok(match self {
-            Lookup::Found(value) => Lookup::Found(f(value)?),
+            Lookup::Found(value) => f(value)?.map_or(Lookup::Missing, Lookup::Found),
             Lookup::Expired => Lookup::Expired,
             Lookup::Missing => Lookup::Missing,
         })
@@ -93,31 +94,20 @@ pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<
         }
         return Ok(outcomes);
     }
-    for (copy, outcome) in copies.iter().zip(&mut outcomes) {
+    for (copy, outcome) in copies.iter().zip(&outcomes) {
         if *outcome == Delivery::Stored {
-            *outcome = deliver(conn, copy)?;
+            insert(conn, copy)?;
         }
     }
     Ok(outcomes)
 }
 
-/// Stores a message for a mailbox unless it would exceed the mailbox's quota.
-pub fn deliver(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<Delivery> {
+/// Stores one copy and adds its size to the mailbox's `used`; the caller checked the room.
+fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
     let size = message.raw.len() as i64;
     let account = message.account_id.to_string();
-    let room = conn
-        .prepare_cached("UPDATE accounts SET used = used + ?2 WHERE id = ?1 AND used + ?2 <= quota")?
+    conn.prepare_cached("UPDATE accounts SET used = used + ?2 WHERE id = ?1")?
         .execute(params![account, size])?;
-    if room == 0 {
-        let exists = conn
-            .prepare_cached("SELECT 1 FROM accounts WHERE id = ?1")?
-            .exists([&account])?;
-        return Ok(if exists {
-            Delivery::OverQuota
-        } else {
-            Delivery::NoMailbox
-        });
-    }
     conn.prepare_cached(
         "INSERT INTO messages (id, account_id, sender, from_header, subject, preview_text, size, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -138,7 +128,7 @@ pub fn deliver(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<Deliv
         "INSERT INTO message_contents (seq, raw, text_body, html_body, attachments) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![seq, message.raw, message.text_body, message.html_body, message.attachments])?;
-    Ok(Delivery::Stored)
+    Ok(())
 }
 
 const SUMMARY_COLUMNS: &str = "id, sender, from_header, subject, preview_text, size, created_at, is_read";
@@ -196,15 +186,18 @@ pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResu
          FROM messages m JOIN message_contents c ON c.seq = m.seq WHERE m.seq = ?1"
     );
     locate(conn, account_id, id, now)?.and_then(|seq| {
-        let full = conn.prepare_cached(&sql)?.query_row([seq], |row| {
-            let attachments: String = row.get(10)?;
-            Ok(Full {
-                summary: summary(row)?,
-                text_body: row.get(8)?,
-                html_body: row.get(9)?,
-                attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+        let full = conn
+            .prepare_cached(&sql)?
+            .query_row([seq], |row| {
+                let attachments: String = row.get(10)?;
+                Ok(Full {
+                    summary: summary(row)?,
+                    text_body: row.get(8)?,
+                    html_body: row.get(9)?,
+                    attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+                })
             })
-        })?;
+            .optional()?;
         Ok(full)
     })
 }
@@ -213,13 +206,16 @@ pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResu
 pub fn raw(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Vec<u8>>> {
     locate(conn, account_id, id, now)?.and_then(|seq| {
         let sql = "SELECT raw FROM message_contents WHERE seq = ?1";
-        Ok(conn.prepare_cached(sql)?.query_row([seq], |r| r.get(0))?)
+        Ok(conn
+            .prepare_cached(sql)?
+            .query_row([seq], |r| r.get(0))
+            .optional()?)
     })
 }
 
 /// Deletes a mailbox's message and gives its size back to the quota.
 pub fn delete(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<()>> {
-    locate(conn, account_id, id, now)?.and_then(|seq| remove(conn, seq))
+    locate(conn, account_id, id, now)?.and_then(|seq| remove(conn, seq).map(Some))
 }
 
 /// Marks a mailbox's message read.
@@ -227,7 +223,7 @@ pub fn mark_read(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> Sto
     locate(conn, account_id, id, now)?.and_then(|seq| {
         conn.prepare_cached("UPDATE messages SET is_read = 1 WHERE seq = ?1")?
             .execute([seq])?;
-        Ok(())
+        Ok(Some(()))
     })
 }
 
@@ -241,6 +237,12 @@ fn remove(conn: &Connection, seq: i64) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM messages WHERE seq = ?1")?
         .execute([seq])?;
     Ok(())
+}
+
+/// When the next message falls due for removal (Unix seconds), if any has an expiry.
+pub fn next_expiry(conn: &Connection) -> StoreResult<Option<i64>> {
+    let sql = "SELECT MIN(expires_at) FROM messages WHERE expires_at IS NOT NULL";
+    Ok(conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
 }
 
 /// Removes up to `limit` messages whose retention ran out, remembering their ids; returns how many.
