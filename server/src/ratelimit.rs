@@ -1,4 +1,6 @@
-//! Per-client-IP limits: a token bucket on every request, and a window on mailbox creation.
+//! Per-client limits: a token bucket on every request, and a window on mailbox creation. A client
+//! is an IPv4 address or an IPv6 /64 (one host's usual share, so rotating addresses within it
+//! gains nothing).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -7,8 +9,21 @@ use std::time::{Duration, Instant};
 
 /// Requests a client may send at once before the rate applies.
 pub const BURST: f64 = 16.0;
-/// Past this many tracked clients, full buckets are forgotten.
+/// Past this many tracked clients, idle ones are forgotten (at most once a second).
 const MAX_TRACKED: usize = 10_000;
+/// Least time between two clean-ups of a full map, so a flood does not pay for one per request.
+const CLEAN_UP_EVERY: Duration = Duration::from_secs(1);
+
+/// The key a client is limited by: its IPv4 address, or the /64 of its IPv6 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+    }
+}
 
 struct Bucket {
     tokens: f64,
@@ -18,7 +33,30 @@ struct Bucket {
 /// A token bucket per client IP: `rate` tokens a second, up to `BURST`.
 pub struct RateLimiter {
     rate: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<Tracked<Bucket>>,
+}
+
+/// Per-client state and when it was last cleaned up.
+struct Tracked<T> {
+    clients: HashMap<IpAddr, T>,
+    cleaned: Instant,
+}
+
+impl<T> Tracked<T> {
+    fn new() -> Self {
+        Tracked {
+            clients: HashMap::new(),
+            cleaned: Instant::now(),
+        }
+    }
+
+    /// Drops the clients `keep` says no, when the map is large and was not cleaned just now.
+    fn clean_up(&mut self, now: Instant, keep: impl FnMut(&IpAddr, &mut T) -> bool) {
+        if self.clients.len() > MAX_TRACKED && now.duration_since(self.cleaned) >= CLEAN_UP_EVERY {
+            self.clients.retain(keep);
+            self.cleaned = now;
+        }
+    }
 }
 
 impl RateLimiter {
@@ -26,19 +64,18 @@ impl RateLimiter {
     pub fn new(per_second: u32) -> Option<RateLimiter> {
         (per_second > 0).then(|| RateLimiter {
             rate: f64::from(per_second),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Tracked::new()),
         })
     }
 
-    /// Takes one token for `ip`, or says how many seconds until one is there.
+    /// Takes one token for the client at `ip`, or says how many seconds until one is there.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        if buckets.len() > MAX_TRACKED {
-            let full_after = Duration::from_secs_f64(BURST / self.rate);
-            buckets.retain(|_, b| now.duration_since(b.refilled) < full_after);
-        }
-        let bucket = buckets.entry(ip).or_insert(Bucket {
+        // A bucket that has refilled completely is the same as no bucket.
+        let full_after = Duration::from_secs_f64(BURST / self.rate);
+        buckets.clean_up(now, |_, b| now.duration_since(b.refilled) < full_after);
+        let bucket = buckets.clients.entry(client_key(ip)).or_insert(Bucket {
             tokens: BURST,
             refilled: now,
         });
@@ -58,7 +95,7 @@ impl RateLimiter {
 pub struct CreationLimiter {
     per_hour: usize,
     window: Duration,
-    created: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    created: Mutex<Tracked<VecDeque<Instant>>>,
 }
 
 impl CreationLimiter {
@@ -68,17 +105,23 @@ impl CreationLimiter {
             Arc::new(CreationLimiter {
                 per_hour: per_hour as usize,
                 window: Duration::from_secs(3600),
-                created: Mutex::new(HashMap::new()),
+                created: Mutex::new(Tracked::new()),
             })
         })
     }
 
-    /// Reserves one creation for `ip`; `None` when the hour's allowance is used up. The slot is
-    /// given back unless the reservation is committed, so failed creations do not count.
+    /// Reserves one creation for the client at `ip`; `None` when the hour's allowance is used
+    /// up. The slot is given back unless the reservation is committed, so failed creations do
+    /// not count.
     pub fn reserve(self: &Arc<Self>, ip: IpAddr) -> Option<Reservation> {
         let now = Instant::now();
+        let ip = client_key(ip);
+        let window = self.window;
         let mut created = self.created.lock().expect("creation limiter lock");
-        let log = created.entry(ip).or_default();
+        created.clean_up(now, |_, log| {
+            log.back().is_some_and(|t| now.duration_since(*t) < window)
+        });
+        let log = created.clients.entry(ip).or_default();
         while log.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             log.pop_front();
         }
@@ -116,10 +159,13 @@ impl Drop for Reservation {
             return;
         }
         let mut created = self.limiter.created.lock().expect("creation limiter lock");
-        if let Some(log) = created.get_mut(&self.ip)
-            && let Some(pos) = log.iter().position(|t| *t == self.at)
-        {
-            log.remove(pos);
+        if let Some(log) = created.clients.get_mut(&self.ip) {
+            if let Some(pos) = log.iter().position(|t| *t == self.at) {
+                log.remove(pos);
+            }
+            if log.is_empty() {
+                created.clients.remove(&self.ip);
+            }
         }
     }
 }
@@ -139,6 +185,27 @@ mod tests {
         assert_eq!(limiter.check(IP), Err(1));
         let other = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
         assert!(limiter.check(other).is_ok(), "another client has its own bucket");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_ne!(client_key(a), client_key(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(client_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+
+        let limiter = RateLimiter::new(8).unwrap();
+        for _ in 0..16 {
+            assert!(limiter.check(a).is_ok());
+        }
+        assert!(
+            limiter.check(b).is_err(),
+            "another address in the same /64 shares the bucket"
+        );
+        assert!(limiter.check(c).is_ok());
     }
 
     #[test]
