@@ -290,11 +290,45 @@ fn ws_error(error: ErrorCode) -> ClientError {
     }
 }
 
-/// The filename of a `Content-Disposition: attachment; filename="..."` header.
+/// The filename of a `Content-Disposition` header: `filename*=UTF-8''…` (RFC 5987) when there,
+/// else the plain or quoted `filename=`.
 fn disposition_filename(value: &str) -> Option<String> {
-    let start = value.find("filename=")? + "filename=".len();
-    let name = value[start..].split(';').next()?.trim().trim_matches('"');
-    Some(name.replace("\\\"", "\""))
+    if let Some(start) = value.find("filename*=") {
+        let encoded = value[start + "filename*=".len()..].split(';').next()?.trim();
+        let (_, encoded) = encoded.split_once("''")?;
+        return percent_decode(encoded);
+    }
+    let rest = value[value.find("filename=")? + "filename=".len()..].trim_start();
+    match rest.strip_prefix('"') {
+        Some(quoted) => {
+            let mut name = String::new();
+            let mut chars = quoted.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => return Some(name),
+                    '\\' => name.push(chars.next()?),
+                    c => name.push(c),
+                }
+            }
+            None
+        }
+        None => Some(rest.split(';').next()?.trim().to_string()),
+    }
+}
+
+/// Decodes `%XX` escapes into UTF-8 text.
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut input = text.bytes();
+    while let Some(b) = input.next() {
+        if b == b'%' {
+            let hex = [input.next()?, input.next()?];
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// A live `/api/ws` connection after `auth_ok`.
@@ -343,4 +377,28 @@ fn transport(error: impl std::error::Error) -> ClientError {
         cause = source;
     }
     ClientError::Transport(cause.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disposition_filename;
+
+    #[test]
+    fn disposition_filenames_are_read_like_the_server_writes_them() {
+        let name = |v: &str| disposition_filename(v);
+        assert_eq!(name("attachment; filename=\"a.pdf\"").as_deref(), Some("a.pdf"));
+        assert_eq!(
+            name("attachment; filename=\"a;b.pdf\"").as_deref(),
+            Some("a;b.pdf")
+        );
+        assert_eq!(
+            name("attachment; filename=plain.txt; size=3").as_deref(),
+            Some("plain.txt")
+        );
+        assert_eq!(
+            name("attachment; filename=\"__x.txt\"; filename*=UTF-8''%C3%A9%22x.txt").as_deref(),
+            Some("é\"x.txt")
+        );
+        assert_eq!(name("attachment"), None);
+    }
 }

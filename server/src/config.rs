@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// Settings of one server; `Config::parse()` reads them from flags and `MAILCX_*` variables.
 #[derive(Clone, Parser)]
@@ -90,8 +90,11 @@ impl std::fmt::Debug for Config {
 
 impl Config {
     /// Defaults for a server on `db`, both listeners on free loopback ports (tests, embedding).
+    /// Only the built-in defaults count: no `MAILCX_*` variable of the environment applies.
     pub fn ephemeral(db: impl Into<PathBuf>) -> Config {
-        let mut config = Config::parse_from(["mailcx-server"]);
+        let defaults = Config::command().mut_args(|arg| arg.env(None::<&'static str>));
+        let matches = defaults.get_matches_from(["mailcx-server"]);
+        let mut config = Config::from_arg_matches(&matches).expect("the defaults parse");
         config.db = Some(db.into());
         config.http_addr = "127.0.0.1:0".parse().expect("static address");
         config.smtp_addr = "127.0.0.1:0".parse().expect("static address");
@@ -172,6 +175,17 @@ pub fn parse_domain(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ephemeral_configs_ignore_the_environment() {
+        // SAFETY: no other test of this crate reads or writes the environment.
+        unsafe { std::env::set_var("MAILCX_RATE_LIMIT", "3") };
+        let config = Config::ephemeral("/tmp/x.db");
+        unsafe { std::env::remove_var("MAILCX_RATE_LIMIT") };
+        assert_eq!(config.rate_limit, 8);
+        assert_eq!(config.domains, vec!["mail.cx".to_string()]);
+        assert_eq!(config.http_addr.port(), 0);
+    }
 
     #[test]
     fn durations_and_domains_parse() {

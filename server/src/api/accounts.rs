@@ -42,7 +42,7 @@ pub async fn create(
     let lookup = address.clone();
     if state
         .store
-        .read(move |conn| accounts::by_address_with_hash(conn, &lookup))
+        .read(move |conn| accounts::by_address(conn, &lookup))
         .await?
         .is_some()
     {
@@ -53,7 +53,7 @@ pub async fn create(
     let quota = state.config.quota;
     let created_at = unix_now() as i64;
     let stored_address = address.clone();
-    state
+    let account = state
         .store
         .write(move |conn| {
             let new = NewAccount {
@@ -63,28 +63,23 @@ pub async fn create(
                 quota,
                 created_at,
             };
-            accounts::insert(conn, &new)?;
-            accounts::by_id(conn, id)?.ok_or(StoreError::Closed)
+            accounts::insert(conn, &new)
         })
         .await
         .map_err(|e| match e {
             StoreError::Conflict => address_taken(),
             other => other.into(),
-        })
-        .and_then(|account| {
-            if let Some(reservation) = reservation {
-                reservation.commit();
-            }
-            let token = state.auth.issue(&account)?;
-            Ok((
-                StatusCode::CREATED,
-                Json(AccountToken {
-                    id: account.id,
-                    address: account.address,
-                    token,
-                }),
-            ))
-        })
+        })?;
+    if let Some(reservation) = reservation {
+        reservation.commit();
+    }
+    let token = state.auth.issue(&account)?;
+    let created = AccountToken {
+        id: account.id,
+        address: account.address,
+        token,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 fn address_taken() -> ApiError {

@@ -201,6 +201,8 @@ fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::CONTENT_DISPOSITION, disposition(filename)),
+            // The type comes from the sender: browsers must not second-guess it into HTML.
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         Body::from(bytes),
     )

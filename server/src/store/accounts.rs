@@ -45,8 +45,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-/// Inserts a mailbox; `StoreError::Conflict` when the address is taken (any letter case).
-pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> StoreResult<()> {
+/// Inserts a mailbox and returns it; `StoreError::Conflict` when the address is taken (any
+/// letter case).
+pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> StoreResult<Account> {
     conn.execute(
         "INSERT INTO accounts (id, address, password_hash, quota, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -58,7 +59,15 @@ pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> StoreResult<()> {
         ],
     )
     .map_err(StoreError::from_insert)?;
-    Ok(())
+    Ok(Account {
+        id: account.id,
+        address: account.address.to_string(),
+        role: Role::User,
+        quota: account.quota,
+        used: 0,
+        token_version: 0,
+        created_at: account.created_at,
+    })
 }
 
 /// The mailbox with this id.
