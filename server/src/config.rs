@@ -65,6 +65,10 @@ pub struct Config {
     /// SMTP connections served at once; more are turned away with 421.
     #[arg(long, env = "MAILCX_SMTP_MAX_CONNECTIONS", default_value_t = 256)]
     pub smtp_max_connections: usize,
+
+    /// SMTP connections one client (IPv4 address or IPv6 /64) may hold at once.
+    #[arg(long, env = "MAILCX_SMTP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub smtp_max_connections_per_client: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +88,10 @@ impl std::fmt::Debug for Config {
             .field("max_recipients", &self.max_recipients)
             .field("smtp_idle_timeout", &self.smtp_idle_timeout)
             .field("smtp_max_connections", &self.smtp_max_connections)
+            .field(
+                "smtp_max_connections_per_client",
+                &self.smtp_max_connections_per_client,
+            )
             .finish()
     }
 }

@@ -9,6 +9,7 @@ pub mod events;
 pub mod mail;
 pub mod ratelimit;
 pub mod retention;
+pub mod slots;
 pub mod smtp;
 pub mod store;
 
@@ -27,6 +28,7 @@ use crate::api::AppState;
 use crate::auth::Auth;
 use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
+use crate::slots::Slots;
 use crate::smtp::SmtpContext;
 use crate::store::{Store, settings};
 
@@ -78,7 +80,6 @@ impl Server {
         let events = Events::default();
         let (shutdown, stopped) = watch::channel(false);
         let smtp_context = Arc::new(SmtpContext::new(&config, store.clone(), events.clone()));
-        let max_connections = config.smtp_max_connections;
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -87,7 +88,7 @@ impl Server {
             store: store.clone(),
             auth,
             events: events.clone(),
-            sockets: Arc::default(),
+            sockets: Slots::new(api::MAX_SOCKETS_PER_MAILBOX),
             shutdown: stopped.clone(),
         };
         tracing::info!("HTTP API listening on http://{http_addr}");
@@ -102,7 +103,7 @@ impl Server {
                 tracing::error!("HTTP server stopped: {e}");
             }
         });
-        let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, max_connections, stopped.clone()));
+        let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
         tasks.push(tokio::spawn(retention::run(store.clone(), events, stopped)));
         Ok(RunningServer {

@@ -159,6 +159,23 @@ impl Smtp {
             .await
             .unwrap_or_else(|_| panic!("connecting to SMTP {addr} stalled"))
             .unwrap_or_else(|e| panic!("cannot connect to SMTP {addr}: {e}"));
+        Smtp::over(stream)
+    }
+
+    /// Connects from the loopback address `from` (e.g. 127.0.0.2: another client).
+    pub async fn connect_from(from: std::net::Ipv4Addr, addr: SocketAddr) -> Smtp {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::from((from, 0)))
+            .expect("binding a loopback address");
+        let stream = tokio::time::timeout(SMTP_DEADLINE, socket.connect(addr))
+            .await
+            .unwrap_or_else(|_| panic!("connecting to SMTP {addr} stalled"))
+            .unwrap_or_else(|e| panic!("cannot connect to SMTP {addr} from {from}: {e}"));
+        Smtp::over(stream)
+    }
+
+    fn over(stream: TcpStream) -> Smtp {
         let _ = stream.set_nodelay(true);
         let (read, write) = stream.into_split();
         Smtp {

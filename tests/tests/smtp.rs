@@ -703,3 +703,27 @@ async fn only_crlf_dot_crlf_ends_data_so_nothing_can_be_smuggled_after_a_bare_lf
         String::from_utf8_lossy(expected)
     );
 }
+
+#[tokio::test]
+async fn one_client_cannot_take_every_connection() {
+    let server = TestServer::start_with(|c| {
+        c.smtp_max_connections = 10;
+        c.smtp_max_connections_per_client = 2;
+    })
+    .await;
+    let addr = server.smtp_addr();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut smtp = Smtp::connect(addr).await;
+        smtp.reply().await.assert_code(220);
+        held.push(smtp);
+    }
+    let mut third = Smtp::connect(addr).await;
+    third.reply().await.assert_status(421, "4.3.2");
+    third.closed().await;
+
+    // Another client is still served.
+    let mut other = Smtp::connect_from(std::net::Ipv4Addr::new(127, 0, 0, 2), addr).await;
+    other.reply().await.assert_code(220);
+    other.expect("EHLO other.example", 250).await;
+}

@@ -6,7 +6,7 @@ mod messages;
 mod ws;
 
 pub use domains::system_domains as domains_list;
-pub use ws::SocketCounts;
+pub use ws::MAX_SOCKETS_PER_MAILBOX;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -22,12 +22,14 @@ use mailcx_common::{DomainList, ErrorCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
+use uuid::Uuid;
 
 use crate::auth::Auth;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
+use crate::slots::Slots;
 use crate::store::Store;
 
 /// Largest JSON request body accepted (64 KiB).
@@ -43,7 +45,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     pub creations: Option<Arc<CreationLimiter>>,
     pub events: Events,
-    pub sockets: Arc<SocketCounts>,
+    /// Open WebSockets per mailbox.
+    pub sockets: Arc<Slots<Uuid>>,
     /// Turns true when the server is stopping.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -1,7 +1,5 @@
 //! `GET /api/ws`: live `new_email` pushes for one mailbox after an `auth` frame.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -10,7 +8,6 @@ use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket, WebSocketUpgrad
 use axum::response::{IntoResponse, Response};
 use mailcx_common::{ErrorCode, WsClientFrame, WsEvent, WsServerFrame};
 use tokio::sync::broadcast::error::RecvError;
-use uuid::Uuid;
 
 use super::AppState;
 use crate::error::ApiError;
@@ -30,46 +27,6 @@ const TRY_AGAIN_LATER: u16 = 1013;
 const MAX_CLIENT_FRAME: usize = 4096;
 /// A client that does not take a frame within this long is dropped, freeing its slot.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Open sockets per mailbox.
-#[derive(Default)]
-pub struct SocketCounts {
-    open: Mutex<HashMap<Uuid, usize>>,
-}
-
-impl SocketCounts {
-    /// Counts one more socket for `account`, unless it already has the most allowed.
-    fn admit(self: &Arc<Self>, account: Uuid) -> Option<SocketSlot> {
-        let mut open = self.open.lock().expect("socket count lock");
-        let count = open.entry(account).or_default();
-        if *count >= MAX_SOCKETS_PER_MAILBOX {
-            return None;
-        }
-        *count += 1;
-        Some(SocketSlot {
-            counts: self.clone(),
-            account,
-        })
-    }
-}
-
-/// One counted socket; uncounted on drop.
-struct SocketSlot {
-    counts: Arc<SocketCounts>,
-    account: Uuid,
-}
-
-impl Drop for SocketSlot {
-    fn drop(&mut self) {
-        let mut open = self.counts.open.lock().expect("socket count lock");
-        if let Some(count) = open.get_mut(&self.account) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.account);
-            }
-        }
-    }
-}
 
 /// Upgrades to a WebSocket; a plain request gets a JSON error.
 pub async fn connect(

@@ -14,6 +14,8 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::events::Events;
+use crate::ratelimit::client_key;
+use crate::slots::Slots;
 use crate::store::Store;
 
 /// Longest line accepted, command or message text: RFC 5321's 1000 octets including CRLF.
@@ -30,6 +32,8 @@ pub struct SmtpContext {
     pub max_message_size: usize,
     pub max_recipients: usize,
     pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_connections_per_client: usize,
     /// How long stored mail is kept; zero keeps it forever.
     pub retention: Duration,
 }
@@ -45,19 +49,18 @@ impl SmtpContext {
             max_message_size: config.max_message_size,
             max_recipients: config.max_recipients,
             idle_timeout: config.smtp_idle_timeout,
+            max_connections: config.smtp_max_connections,
+            max_connections_per_client: config.smtp_max_connections_per_client,
             retention: config.retention,
         }
     }
 }
 
-/// Accepts connections until `shutdown` turns true; at most `max_connections` sessions at once.
-pub async fn serve(
-    listener: TcpListener,
-    context: Arc<SmtpContext>,
-    max_connections: usize,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let permits = Arc::new(Semaphore::new(max_connections));
+/// Accepts connections until `shutdown` turns true, within the overall and per-client limits
+/// (a client is an IPv4 address or an IPv6 /64).
+pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdown: watch::Receiver<bool>) {
+    let permits = Arc::new(Semaphore::new(context.max_connections));
+    let per_client = Slots::new(context.max_connections_per_client);
     let mut sessions = JoinSet::new();
     loop {
         tokio::select! {
@@ -73,15 +76,16 @@ pub async fn serve(
                         continue;
                     }
                 };
-                match permits.clone().try_acquire_owned() {
-                    Ok(permit) => {
+                let slot = per_client.admit(client_key(peer.ip()));
+                match (permits.clone().try_acquire_owned(), slot) {
+                    (Ok(permit), Some(slot)) => {
                         let context = context.clone();
                         sessions.spawn(async move {
                             session::run(stream, peer, context).await;
-                            drop(permit);
+                            drop((permit, slot));
                         });
                     }
-                    Err(_) => {
+                    _ => {
                         tokio::spawn(turn_away(stream, peer));
                     }
                 }
