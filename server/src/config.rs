@@ -30,6 +30,10 @@ pub struct Config {
     #[arg(long, env = "MAILCX_DOMAINS", default_value = "mail.cx", value_delimiter = ',', value_parser = parse_domain)]
     pub domains: Vec<String>,
 
+    /// A client must send a request's headers within this long, e.g. 30s.
+    #[arg(long, env = "MAILCX_HTTP_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub http_header_timeout: Duration,
+
     /// Requests per second per client IP (burst 16); 0 turns rate limiting off.
     #[arg(long, env = "MAILCX_RATE_LIMIT", default_value_t = 8)]
     pub rate_limit: u32,
@@ -79,6 +83,7 @@ impl std::fmt::Debug for Config {
             .field("smtp_addr", &self.smtp_addr)
             .field("db", &self.db)
             .field("domains", &self.domains)
+            .field("http_header_timeout", &self.http_header_timeout)
             .field("rate_limit", &self.rate_limit)
             .field("accounts_per_hour", &self.accounts_per_hour)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))

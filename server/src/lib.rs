@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod mail;
 pub mod ratelimit;
 pub mod retention;
@@ -95,14 +96,13 @@ impl Server {
         tracing::info!("SMTP listening on {smtp_addr}");
         tracing::info!("database: {}", db_path.display());
 
-        let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let mut http_stopped = stopped.clone();
-        let http_task = tokio::spawn(async move {
-            let signal = async move { stopping(&mut http_stopped).await };
-            if let Err(e) = axum::serve(http, app).with_graceful_shutdown(signal).await {
-                tracing::error!("HTTP server stopped: {e}");
-            }
-        });
+        let header_timeout = state.config.http_header_timeout;
+        let http_task = tokio::spawn(http::serve(
+            http,
+            api::router(state),
+            header_timeout,
+            stopped.clone(),
+        ));
         let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
         tasks.push(tokio::spawn(retention::run(store.clone(), events, stopped)));

@@ -570,3 +570,24 @@ async fn the_typed_client_waits_out_a_429_when_asked_to() {
         .expect("served after waiting");
     assert_eq!(domains[0].domain, "mail.cx");
 }
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_cut_off() {
+    let server = TestServer::start_with(|c| c.http_header_timeout = Duration::from_secs(1)).await;
+    let mut stream = TcpStream::connect(server.running().http_addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/domains HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // The headers never end; the server must close the connection rather than wait forever.
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the connection was still open after 20 s");
+    // The server goes on serving.
+    let domains = server
+        .client()
+        .domains()
+        .await
+        .expect("domains after the stalled client");
+    assert_eq!(domains.len(), 1);
+}
