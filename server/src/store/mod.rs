@@ -10,6 +10,7 @@ pub mod settings;
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -19,8 +20,14 @@ use tokio::sync::oneshot;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
-/// Idle read connections kept open.
-const MAX_IDLE_READERS: usize = 8;
+/// Reads queued for one reader before the next reader is woken.
+const READER_SPILL: usize = 8;
+/// Reader threads, each with its own read-only connection: one per core, 2 to 4.
+fn reader_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 4)
+}
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a group waits for writers expected back (see `writer_loop`).
@@ -131,14 +138,29 @@ enum Command {
 #[derive(Clone)]
 pub struct Store {
     writer: mpsc::Sender<Command>,
+    readers: Arc<[Reader]>,
     threads: Arc<Mutex<Threads>>,
-    readers: Arc<Readers>,
+}
+
+/// One reader thread's queue and how many reads wait in it.
+struct Reader {
+    queue: mpsc::Sender<ReadCommand>,
+    pending: AtomicUsize,
+}
+
+/// A queued read: runs on a reader thread's connection and sends its own answer.
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+enum ReadCommand {
+    Read(ReadJob),
+    Stop,
 }
 
 /// The store's own threads, joined on close.
 struct Threads {
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
+    readers: Vec<JoinHandle<()>>,
 }
 
 impl Store {
@@ -170,34 +192,67 @@ impl Store {
             .name("mailcx-store-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpoint_conn, committed))
             .map_err(spawn_error)?;
+        let mut readers = Vec::new();
+        let mut reader_threads = Vec::new();
+        for n in 0..reader_count() {
+            let conn = open_connection(path, true)?;
+            let (queue, reads) = mpsc::channel();
+            let thread = std::thread::Builder::new()
+                .name(format!("mailcx-store-reader-{n}"))
+                .spawn(move || reader_loop(conn, reads))
+                .map_err(spawn_error)?;
+            readers.push(Reader {
+                queue,
+                pending: AtomicUsize::new(0),
+            });
+            reader_threads.push(thread);
+        }
+        let readers: Arc<[Reader]> = readers.into();
         Ok(Store {
             writer,
+            readers,
             threads: Arc::new(Mutex::new(Threads {
                 writer: Some(writer_thread),
                 checkpointer: Some(checkpointer),
+                readers: reader_threads,
             })),
-            readers: Arc::new(Readers {
-                path: path.to_path_buf(),
-                idle: Mutex::new(Vec::new()),
-            }),
         })
     }
 
-    /// Runs `f` on a read connection on the blocking pool.
+    /// Runs `f` on one of the reader threads' connections.
     pub async fn read<R, F>(&self, f: F) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
+        // The first reader with room in its queue, else the least busy: a steady load keeps one
+        // thread busy (no wake-ups between reads), and a slow read spills the rest to others.
+        let (index, reader) = self
+            .readers
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.pending.load(Ordering::Relaxed) < READER_SPILL)
+            .or_else(|| {
+                self.readers
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, r)| r.pending.load(Ordering::Relaxed))
+            })
+            .expect("a store has readers");
+        reader.pending.fetch_add(1, Ordering::Relaxed);
         let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = readers.take()?;
-            let result = f(&conn);
-            readers.put(conn);
-            result
-        })
-        .await
-        .map_err(|_| StoreError::Panicked)?
+        let (reply, result) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let answer = f(conn);
+            readers[index].pending.fetch_sub(1, Ordering::Relaxed);
+            let _ = reply.send(answer);
+        });
+        reader
+            .queue
+            .send(ReadCommand::Read(job))
+            .map_err(|_| StoreError::Closed)?;
+        // No answer means the job panicked (logged by its thread) or the store closed first.
+        result.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Runs `f` in a write transaction; resolves once that transaction is durably committed.
@@ -229,7 +284,12 @@ impl Store {
         if let Some(checkpointer) = threads.checkpointer.take() {
             let _ = checkpointer.join();
         }
-        self.readers.idle.lock().expect("reader pool lock").clear();
+        for reader in self.readers.iter() {
+            let _ = reader.queue.send(ReadCommand::Stop);
+        }
+        for reader in threads.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 }
 
@@ -383,25 +443,17 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-/// Idle read-only connections, opened on demand.
-struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl Readers {
-    fn take(&self) -> StoreResult<Connection> {
-        let idle = self.idle.lock().expect("reader pool lock").pop();
-        match idle {
-            Some(conn) => Ok(conn),
-            None => open_connection(&self.path, true),
-        }
-    }
-
-    fn put(&self, conn: Connection) {
-        let mut idle = self.idle.lock().expect("reader pool lock");
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
+/// A reader thread: runs queued reads on its connection until told to stop. Under load the
+/// queue is never empty, so reads cost no thread wake-up each (unlike a blocking-pool task).
+fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
+    loop {
+        match reads.recv() {
+            Ok(ReadCommand::Read(job)) => {
+                if std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))).is_err() {
+                    tracing::error!("a store read panicked");
+                }
+            }
+            Ok(ReadCommand::Stop) | Err(_) => return,
         }
     }
 }
