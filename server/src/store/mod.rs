@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
+/// How long a reader looks for the next read before it sleeps.
+const READER_LINGER: Duration = Duration::from_micros(50);
 /// Reads queued for one reader before the next reader is woken.
 const READER_SPILL: usize = 8;
 /// Reader threads, each with its own read-only connection: one per core, 2 to 4.
@@ -447,7 +449,7 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
 /// queue is never empty, so reads cost no thread wake-up each (unlike a blocking-pool task).
 fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
     loop {
-        match reads.recv() {
+        match next_read(&reads) {
             Ok(ReadCommand::Read(job)) => {
                 if std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))).is_err() {
                     tracing::error!("a store read panicked");
@@ -456,6 +458,20 @@ fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
             Ok(ReadCommand::Stop) | Err(_) => return,
         }
     }
+}
+
+/// The next read. Under load the next one follows within microseconds, so the reader looks for
+/// it briefly before sleeping: a sleeping reader costs every read a wake-up.
+fn next_read(reads: &mpsc::Receiver<ReadCommand>) -> Result<ReadCommand, mpsc::RecvError> {
+    let until = Instant::now() + READER_LINGER;
+    while Instant::now() < until {
+        match reads.try_recv() {
+            Ok(command) => return Ok(command),
+            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+        }
+    }
+    reads.recv()
 }
 
 #[cfg(test)]
