@@ -445,33 +445,46 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-/// A reader thread: runs queued reads on its connection until told to stop. Under load the
-/// queue is never empty, so reads cost no thread wake-up each (unlike a blocking-pool task).
+/// A reader thread: runs queued reads on its connection until told to stop.
 fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
+    let mut back_to_back = false;
     loop {
-        match next_read(&reads) {
-            Ok(ReadCommand::Read(job)) => {
+        let Ok((command, quick)) = next_read(&reads, back_to_back) else {
+            return;
+        };
+        back_to_back = quick;
+        match command {
+            ReadCommand::Read(job) => {
                 if std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))).is_err() {
                     tracing::error!("a store read panicked");
                 }
             }
-            Ok(ReadCommand::Stop) | Err(_) => return,
+            ReadCommand::Stop => return,
         }
     }
 }
 
-/// The next read. Under load the next one follows within microseconds, so the reader looks for
-/// it briefly before sleeping: a sleeping reader costs every read a wake-up.
-fn next_read(reads: &mpsc::Receiver<ReadCommand>) -> Result<ReadCommand, mpsc::RecvError> {
-    let until = Instant::now() + READER_LINGER;
-    while Instant::now() < until {
+/// The next read, and whether it came within `READER_LINGER`. When reads have been coming
+/// back to back, the reader looks for the next one briefly before sleeping, since a sleeping
+/// reader costs every read a wake-up; when they come further apart it sleeps at once and
+/// leaves the CPU to others.
+fn next_read(
+    reads: &mpsc::Receiver<ReadCommand>,
+    linger: bool,
+) -> Result<(ReadCommand, bool), mpsc::RecvError> {
+    let started = Instant::now();
+    loop {
         match reads.try_recv() {
-            Ok(command) => return Ok(command),
+            Ok(command) => return Ok((command, true)),
             Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
-            Err(mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+            Err(mpsc::TryRecvError::Empty) if linger && started.elapsed() < READER_LINGER => {
+                std::hint::spin_loop()
+            }
+            Err(mpsc::TryRecvError::Empty) => break,
         }
     }
-    reads.recv()
+    let command = reads.recv()?;
+    Ok((command, started.elapsed() < READER_LINGER))
 }
 
 #[cfg(test)]
