@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::accounts::{self, Account};
+use crate::store::accounts::Account;
 
 /// Argon2id cost from the contract: m=19456 KiB, t=2, p=1.
 fn argon2() -> Argon2<'static> {
@@ -134,7 +134,7 @@ impl Auth {
     /// The live account a token stands for, or `invalid_token`.
     pub async fn account_for_token(&self, state: &AppState, token: &str) -> ApiResult<Account> {
         let (id, version) = self.verify(token).ok_or_else(ApiError::invalid_token)?;
-        let account = state.store.read(move |conn| accounts::by_id(conn, id)).await?;
+        let account = state.store.account(id).await?;
         match account {
             Some(account) if account.token_version == version => Ok(account),
             _ => Err(ApiError::invalid_token()),

@@ -212,3 +212,23 @@ async fn a_file_that_is_not_a_database_fails_start_up_with_a_clear_error() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), junk, "the file is untouched");
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_file_is_refused_until_the_first_stops() {
+    let mut server = TestServer::start().await;
+    let (account, _) = server.create_mailbox("single").await;
+    let second = Server::start(Config::ephemeral(server.db_path())).await;
+    let error = match second {
+        Ok(_) => panic!("a second server started on a database in use"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(error.contains("in use by another mailcx server"), "{error}");
+    // The first is unharmed, and once it stops the file can be opened again.
+    let me = expect_json(server.get("/api/me", Some(&account.token)).await, StatusCode::OK).await;
+    assert_eq!(me["address"], "single@mail.cx");
+    server.stop().await;
+    let again = Server::start(Config::ephemeral(server.db_path()))
+        .await
+        .expect("the file is free again");
+    again.shutdown().await;
+}

@@ -33,9 +33,13 @@ pub async fn start(data_dir: &Path, first_smtp_port: u16) -> anyhow::Result<Embe
     config.rate_limit = 0;
     config.accounts_per_hour = 0;
     config.smtp_addr = free_smtp_addr(first_smtp_port);
-    let server = Server::start(config)
-        .await
-        .with_context(|| format!("cannot start the bundled server on {}", db.display()))?;
+    let server = Server::start(config).await.with_context(|| {
+        format!(
+            "cannot start the bundled server on {} (to use a server that is already running, \
+                 pass --server URL; for a separate bundled one, --data-dir DIR)",
+            db.display()
+        )
+    })?;
     let smtp = server.smtp_addr;
     Ok(Embedded { server, smtp, db })
 }

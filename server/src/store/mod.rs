@@ -8,15 +8,20 @@ pub mod messages;
 mod migrations;
 pub mod settings;
 
+use std::collections::HashMap;
+use std::fs::{File, TryLockError};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode as SqliteCode, OpenFlags};
 use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use self::accounts::Account;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
@@ -30,6 +35,8 @@ fn reader_count() -> usize {
         .map_or(2, |n| n.get())
         .clamp(2, 4)
 }
+/// Accounts kept in memory at most; past that the cache starts over.
+const MAX_CACHED_ACCOUNTS: usize = 100_000;
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a group waits for writers expected back (see `writer_loop`).
@@ -50,6 +57,8 @@ pub enum StoreError {
     NewerSchema { path: PathBuf, found: i64, known: i64 },
     #[error("the database file {0} is locked by another process")]
     Locked(PathBuf),
+    #[error("the database file {0} is in use by another mailcx server")]
+    InUse(PathBuf),
     #[error("cannot open the database file {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("the store is closed")]
@@ -142,6 +151,11 @@ pub struct Store {
     writer: mpsc::Sender<Command>,
     readers: Arc<[Reader]>,
     threads: Arc<Mutex<Threads>>,
+    /// Bumped after every write transaction, before its writers are answered.
+    generation: Arc<AtomicU64>,
+    /// Accounts as last read, with the generation they were read at: still true while no
+    /// write has happened since. Lets the token check on every request skip the database.
+    accounts: Arc<Mutex<HashMap<Uuid, (u64, Account)>>>,
 }
 
 /// One reader thread's queue and how many reads wait in it.
@@ -158,11 +172,13 @@ enum ReadCommand {
     Stop,
 }
 
-/// The store's own threads, joined on close.
+/// The store's own threads, joined on close, and its hold on the database file.
 struct Threads {
     writer: Option<JoinHandle<()>>,
     checkpointer: Option<JoinHandle<()>>,
     readers: Vec<JoinHandle<()>>,
+    /// The lock file that keeps a second server off this database while this one runs.
+    lock: Option<File>,
 }
 
 impl Store {
@@ -175,6 +191,7 @@ impl Store {
                 reason: e.to_string(),
             })?;
         }
+        let lock = lock_database(path)?;
         let mut conn = open_connection(path, false)?;
         migrations::run(&mut conn, path)?;
         // Checkpoints run on their own thread so a commit never waits for one.
@@ -186,9 +203,11 @@ impl Store {
         };
         let (writer, commands) = mpsc::channel();
         let (commits, committed) = mpsc::channel();
+        let generation = Arc::new(AtomicU64::new(0));
+        let bumps = generation.clone();
         let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
-            .spawn(move || writer_loop(conn, commands, commits))
+            .spawn(move || writer_loop(conn, commands, commits, bumps))
             .map_err(spawn_error)?;
         let checkpointer = std::thread::Builder::new()
             .name("mailcx-store-checkpoint".into())
@@ -217,7 +236,10 @@ impl Store {
                 writer: Some(writer_thread),
                 checkpointer: Some(checkpointer),
                 readers: reader_threads,
+                lock: Some(lock),
             })),
+            generation,
+            accounts: Arc::default(),
         })
     }
 
@@ -292,6 +314,49 @@ impl Store {
         for reader in threads.readers.drain(..) {
             let _ = reader.join();
         }
+        threads.lock.take();
+    }
+
+    /// The account with this id: from memory when nothing was written since it was read.
+    pub async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
+        // Read before the query: a write that lands meanwhile makes this entry stale at once.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((seen, account)) = self.accounts.lock().expect("account cache lock").get(&id)
+            && *seen == generation
+        {
+            return Ok(Some(account.clone()));
+        }
+        let account = self.read(move |conn| accounts::by_id(conn, id)).await?;
+        if let Some(account) = &account {
+            let mut cached = self.accounts.lock().expect("account cache lock");
+            if cached.len() >= MAX_CACHED_ACCOUNTS {
+                cached.clear();
+            }
+            cached.insert(id, (generation, account.clone()));
+        }
+        Ok(account)
+    }
+}
+
+/// Takes `<db>.lock`, so a second server cannot open the same database while this one runs
+/// (the account cache relies on every write going through this process).
+fn lock_database(path: &Path) -> StoreResult<File> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let open_error = |e: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(open_error)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_path_buf())),
+        Err(TryLockError::Error(e)) => Err(open_error(e)),
     }
 }
 
@@ -339,7 +404,12 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 /// last group had several jobs, the writer waits up to `GATHER_WAIT` for as many to arrive before
 /// committing, instead of committing the first alone and the rest after another fsync. A lone
 /// writer is never kept waiting.
-fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>, commits: mpsc::Sender<()>) {
+fn writer_loop(
+    conn: Connection,
+    commands: mpsc::Receiver<Command>,
+    commits: mpsc::Sender<()>,
+    generation: Arc<AtomicU64>,
+) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
     let mut last_group = 1;
     let mut closing = false;
@@ -374,7 +444,7 @@ fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>, commits: mps
             }
         }
         last_group = batch.len();
-        if commit_group(&conn, &mut batch) {
+        if commit_group(&conn, &mut batch, &generation) {
             let _ = commits.send(());
         }
     }
@@ -383,8 +453,9 @@ fn writer_loop(conn: Connection, commands: mpsc::Receiver<Command>, commits: mps
     }
 }
 
-/// Runs the jobs in one transaction and tells each the outcome; true when it committed.
-fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> bool {
+/// Runs the jobs in one transaction and tells each the outcome; true when it committed. The
+/// generation moves on before anyone is answered, so no cached read can outlive the write.
+fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>, generation: &AtomicU64) -> bool {
     let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
         Err(e) => Err(e.to_string()),
         Ok(()) => {
@@ -411,6 +482,7 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>) -> bool {
     if let Err(reason) = &committed {
         tracing::error!("write transaction failed: {reason}");
     }
+    generation.fetch_add(1, Ordering::Release);
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
