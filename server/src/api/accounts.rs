@@ -52,13 +52,12 @@ pub async fn create(
     let id = Uuid::new_v4();
     let quota = state.config.quota;
     let created_at = unix_now() as i64;
-    let stored_address = address.clone();
     let account = state
         .store
         .write(move |conn| {
             let new = NewAccount {
                 id,
-                address: &stored_address,
+                address: &address,
                 password_hash: &password_hash,
                 quota,
                 created_at,

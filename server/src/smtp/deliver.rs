@@ -6,7 +6,6 @@ use mailcx_common::{NewEmail, timestamp};
 use uuid::Uuid;
 
 use super::SmtpContext;
-use super::session::new_message_id;
 use crate::auth::unix_now;
 use crate::events::Event;
 use crate::mail;
@@ -41,8 +40,9 @@ pub async fn deliver(
     let attachments = serde_json::to_string(&parsed.attachments).unwrap_or_else(|_| "[]".into());
     let now = unix_now() as i64;
     let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
+    // v7 ids are time-ordered, so ids sort like arrivals.
     let targets: Arc<Vec<(Uuid, Recipient)>> =
-        Arc::new(recipients.iter().map(|r| (new_message_id(), r.clone())).collect());
+        Arc::new(recipients.iter().map(|r| (Uuid::now_v7(), r.clone())).collect());
 
     let write = {
         let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());

@@ -8,7 +8,6 @@ use smtp_proto::Request;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use uuid::Uuid;
 
 use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
@@ -349,9 +348,4 @@ impl Session {
         self.reply(&reply).await?;
         Ok(true)
     }
-}
-
-/// A fresh time-ordered message id.
-pub fn new_message_id() -> Uuid {
-    Uuid::now_v7()
 }

@@ -1,7 +1,7 @@
 //! All SQL of the server. One writer thread owns the write connection and commits queued writes
-//! together (group commit: one fsync for many callers); reads run on a small pool of read-only
-//! connections. Every SQLite call runs on these threads or on Tokio's blocking pool, never on an
-//! async worker.
+//! together (group commit: one fsync for many callers); reads run on a few reader threads, each
+//! with its own read-only connection. Every SQLite call runs on these threads (or, at start-up,
+//! on Tokio's blocking pool), never on an async worker.
 
 pub mod accounts;
 pub mod messages;
