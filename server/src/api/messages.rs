@@ -1,13 +1,17 @@
 //! A mailbox's messages: list, read, raw source, attachments, mark read, delete.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use axum::Json;
 use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use mail_parser::Encoding;
 use mailcx_common::{ErrorCode, Message, MessageList};
 use rusqlite::Connection;
 use uuid::Uuid;
@@ -15,7 +19,7 @@ use uuid::Uuid;
 use super::AppState;
 use crate::auth::{Mailbox, unix_now};
 use crate::error::{ApiError, ApiResult};
-use crate::mail;
+use crate::mail::{self, Content};
 use crate::store::StoreResult;
 use crate::store::messages::{self, Lookup};
 
@@ -128,7 +132,10 @@ pub async fn get(
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Json<Message>> {
     let full = on_message(&state, Access::Read, account.id, id, messages::get).await?;
-    let summary = full.summary;
+    let (summary, raw) = (full.summary, full.raw);
+    let body = tokio::task::spawn_blocking(move || mail::body(&raw))
+        .await
+        .map_err(ApiError::internal)?;
     Ok(Json(Message {
         id: summary.id,
         sender: summary.sender,
@@ -138,9 +145,9 @@ pub async fn get(
         size: summary.size,
         created_at: summary.created_at,
         is_read: summary.is_read,
-        text_body: full.text_body,
-        html_body: full.html_body,
-        attachments: full.attachments,
+        text_body: body.text_body,
+        html_body: body.html_body,
+        attachments: body.attachments,
     }))
 }
 
@@ -164,14 +171,17 @@ pub async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/messages/{id}/source`: the bytes exactly as received.
+/// `GET /api/messages/{id}/source`: the bytes exactly as received, read from the store piece by
+/// piece as the client takes them.
 pub async fn source(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
     MessagePath { id, .. }: MessagePath,
 ) -> ApiResult<Response> {
-    let raw = on_message(&state, Access::Read, account.id, id, messages::raw).await?;
-    Ok(download("message/rfc822", &format!("{id}.eml"), raw))
+    let (seq, size) = on_message(&state, Access::Read, account.id, id, messages::raw_location).await?;
+    let pieces = mail::plain_pieces(size as usize);
+    let body = stream_pieces(&state, seq, id, Encoding::None, pieces);
+    Ok(download("message/rfc822", &format!("{id}.eml"), size, body))
 }
 
 /// `GET /api/messages/{id}/attachments/{index}`: the decoded attachment.
@@ -187,11 +197,48 @@ pub async fn attachment(
         .await
         .map_err(ApiError::internal)?;
     let file = found.ok_or_else(invalid_index)?;
-    Ok(download(&file.content_type, &file.meta.filename, file.bytes))
+    let (size, body) = match file.content {
+        Content::Bytes(bytes) => (bytes.len() as u64, Body::from(bytes)),
+        Content::Pieces { encoding, pieces } => {
+            let seq = on_message(&state, Access::Read, account.id, id, messages::raw_location)
+                .await?
+                .0;
+            (file.meta.size, stream_pieces(&state, seq, id, encoding, pieces))
+        }
+    };
+    Ok(download(&file.content_type, &file.meta.filename, size, body))
 }
 
-/// A body served as a file download.
-fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
+/// A body of the pieces of message `id`'s raw bytes (stored under `seq`), each read and decoded
+/// only when the client has taken the one before: a client that stops reading holds one piece.
+fn stream_pieces(
+    state: &AppState,
+    seq: i64,
+    id: Uuid,
+    encoding: Encoding,
+    pieces: Vec<Range<usize>>,
+) -> Body {
+    let store = state.store.clone();
+    let pieces = futures_util::stream::iter(pieces).then(move |range| {
+        let store = store.clone();
+        async move {
+            let read = store.read(move |conn| {
+                let piece = messages::raw_piece(conn, seq, id, range)?;
+                Ok(piece.map(|p| mail::decode_piece(&p, encoding).into_owned()))
+            });
+            match read.await {
+                Ok(Some(bytes)) => Ok(Bytes::from(bytes)),
+                // The connection breaks off: a short body must not pass for the whole one.
+                Ok(None) => Err(std::io::Error::other("the message was deleted while being sent")),
+                Err(e) => Err(std::io::Error::other(e)),
+            }
+        }
+    });
+    Body::from_stream(pieces)
+}
+
+/// A body served as a file download of `size` bytes.
+fn download(content_type: &str, filename: &str, size: u64, body: Body) -> Response {
     let content_type = if content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         content_type
     } else {
@@ -203,8 +250,9 @@ fn download(content_type: &str, filename: &str, bytes: Vec<u8>) -> Response {
             (header::CONTENT_DISPOSITION, disposition(filename)),
             // The type comes from the sender: browsers must not second-guess it into HTML.
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_LENGTH, size.to_string()),
         ],
-        Body::from(bytes),
+        body,
     )
         .into_response()
 }

@@ -32,12 +32,11 @@ pub async fn deliver(
     let parsed = {
         let raw = raw.clone();
         Arc::new(
-            tokio::task::spawn_blocking(move || mail::parse(&raw))
+            tokio::task::spawn_blocking(move || mail::summarize(&raw))
                 .await
                 .unwrap_or_default(),
         )
     };
-    let attachments = serde_json::to_string(&parsed.attachments).unwrap_or_else(|_| "[]".into());
     let now = unix_now() as i64;
     let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
     // v7 ids are time-ordered, so ids sort like arrivals.
@@ -56,9 +55,6 @@ pub async fn deliver(
                     from: &parsed.from,
                     subject: &parsed.subject,
                     preview_text: &parsed.preview_text,
-                    text_body: parsed.text_body.as_deref(),
-                    html_body: parsed.html_body.as_deref(),
-                    attachments: &attachments,
                     raw: &raw,
                     created_at: now,
                     expires_at,

@@ -1,7 +1,9 @@
 //! Message rows: delivery with the quota check, pages, reads, deletes and retention.
 
-use mailcx_common::{Attachment, MessageSummary, timestamp};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::ops::Range;
+
+use mailcx_common::{MessageSummary, timestamp};
+use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -19,10 +21,6 @@ pub struct NewMessage<'a> {
     pub from: &'a str,
     pub subject: &'a str,
     pub preview_text: &'a str,
-    pub text_body: Option<&'a str>,
-    pub html_body: Option<&'a str>,
-    /// The attachment list as JSON.
-    pub attachments: &'a str,
     pub raw: &'a [u8],
     pub created_at: i64,
     pub expires_at: Option<i64>,
@@ -40,13 +38,11 @@ pub enum Delivery {
     Withheld,
 }
 
-/// A whole message as the API shows it.
+/// A message's summary and the bytes received, from which its bodies are parsed.
 #[derive(Debug, Clone)]
 pub struct Full {
     pub summary: MessageSummary,
-    pub text_body: Option<String>,
-    pub html_body: Option<String>,
-    pub attachments: Vec<Attachment>,
+    pub raw: Vec<u8>,
 }
 
 /// The answer to a lookup by id: there, gone by retention, or never there (for this mailbox).
@@ -124,10 +120,8 @@ fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
         message.expires_at
     ])?;
     let seq = conn.last_insert_rowid();
-    conn.prepare_cached(
-        "INSERT INTO message_contents (seq, raw, text_body, html_body, attachments) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![seq, message.raw, message.text_body, message.html_body, message.attachments])?;
+    conn.prepare_cached("INSERT INTO message_contents (seq, raw) VALUES (?1, ?2)")?
+        .execute(params![seq, message.raw])?;
     Ok(())
 }
 
@@ -179,27 +173,61 @@ fn locate(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResul
     })
 }
 
-/// A mailbox's message with bodies and attachment list.
+/// A mailbox's message: its summary and raw bytes.
 pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Full>> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, c.text_body, c.html_body, c.attachments
+        "SELECT {SUMMARY_COLUMNS}, c.raw
          FROM messages m JOIN message_contents c ON c.seq = m.seq WHERE m.seq = ?1"
     );
     locate(conn, account_id, id, now)?.and_then(|seq| {
         let full = conn
             .prepare_cached(&sql)?
             .query_row([seq], |row| {
-                let attachments: String = row.get(10)?;
                 Ok(Full {
                     summary: summary(row)?,
-                    text_body: row.get(8)?,
-                    html_body: row.get(9)?,
-                    attachments: serde_json::from_str(&attachments).unwrap_or_default(),
+                    raw: row.get(8)?,
                 })
             })
             .optional()?;
         Ok(full)
     })
+}
+
+/// Where a mailbox's message's raw bytes are, to read in pieces: `(seq, size)`.
+pub fn raw_location(
+    conn: &Connection,
+    account_id: Uuid,
+    id: Uuid,
+    now: i64,
+) -> StoreResult<Lookup<(i64, u64)>> {
+    locate(conn, account_id, id, now)?.and_then(|seq| {
+        let sql = "SELECT size FROM messages WHERE seq = ?1";
+        let size: Option<i64> = conn
+            .prepare_cached(sql)?
+            .query_row([seq], |r| r.get(0))
+            .optional()?;
+        Ok(size.map(|size| (seq, size as u64)))
+    })
+}
+
+/// Bytes `range` of message `id`'s raw bytes stored under `seq`, read without loading the rest;
+/// `None` once the message is gone (its `seq` may then name another message: checked in the same
+/// transaction as the read).
+pub fn raw_piece(conn: &Connection, seq: i64, id: Uuid, range: Range<usize>) -> StoreResult<Option<Vec<u8>>> {
+    let tx = conn.unchecked_transaction()?;
+    let same = tx
+        .prepare_cached("SELECT 1 FROM messages WHERE seq = ?1 AND id = ?2")?
+        .exists(params![seq, id.to_string()])?;
+    if !same {
+        return Ok(None);
+    }
+    let blob = tx.blob_open(MAIN_DB, "message_contents", "raw", seq, true)?;
+    let end = range.end.min(blob.len());
+    let mut piece = vec![0; end.saturating_sub(range.start)];
+    blob.read_at_exact(&mut piece, range.start)?;
+    drop(blob);
+    tx.finish()?;
+    Ok(Some(piece))
 }
 
 /// The exact bytes received for a mailbox's message.

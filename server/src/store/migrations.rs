@@ -54,6 +54,11 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX expired_messages_by_account ON expired_messages(account_id);
     CREATE INDEX expired_messages_by_time ON expired_messages(expired_at);",
+    // 3: only the raw bytes are stored. Bodies and attachment lists are parsed when read, so
+    // what a message stores is what its mailbox's `used` counts, whatever its MIME tree holds.
+    "ALTER TABLE message_contents DROP COLUMN text_body;
+    ALTER TABLE message_contents DROP COLUMN html_body;
+    ALTER TABLE message_contents DROP COLUMN attachments;",
 ];
 
 /// Brings the schema to the latest version; refuses a database from a newer build.
