@@ -20,6 +20,9 @@ pub enum AddressError {
     LocalLength,
     #[error("the part before @ may hold only letters, digits and . _ - +")]
     LocalChars,
+    /// RFC 5321's dot-string: SMTP cannot carry a leading, trailing or doubled dot unquoted.
+    #[error("the part before @ may not start or end with a dot, or have two dots in a row")]
+    LocalDots,
     #[error("domain {0} is not served here")]
     UnknownDomain(String),
 }
@@ -42,6 +45,9 @@ pub fn validate_local_part(local: &str) -> Result<(), AddressError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+');
     if !local.chars().all(allowed) {
         return Err(AddressError::LocalChars);
+    }
+    if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        return Err(AddressError::LocalDots);
     }
     Ok(())
 }
@@ -109,6 +115,21 @@ mod tests {
             normalize_address("a b@mail.cx", DOMAINS),
             Err(AddressError::LocalChars)
         );
+        for dotted in [
+            "a..b@mail.cx",
+            ".x@mail.cx",
+            "x.@mail.cx",
+            ".@mail.cx",
+            "...@mail.cx",
+        ] {
+            assert_eq!(
+                normalize_address(dotted, DOMAINS),
+                Err(AddressError::LocalDots),
+                "{dotted}"
+            );
+        }
+        assert_eq!(validate_local_part("x."), Err(AddressError::LocalDots));
+        assert!(validate_local_part("a.b.c").is_ok());
         assert_eq!(
             normalize_address("demo@other.com", DOMAINS),
             Err(AddressError::UnknownDomain("other.com".into()))

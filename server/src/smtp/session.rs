@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use mailcx_common::validate::{self, AddressError};
 use smtp_proto::Request;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
@@ -256,13 +257,12 @@ impl Session {
         if self.recipients.len() >= self.context.max_recipients {
             return "452 4.5.3 Too many recipients".into();
         }
-        let address = address.to_lowercase();
-        let local_domain = address
-            .rsplit_once('@')
-            .is_some_and(|(_, d)| self.context.domains.iter().any(|ours| ours == d));
-        if !local_domain {
-            return "550 5.1.1 No such mailbox here".into();
-        }
+        // The API's address rule, so SMTP accepts exactly the addresses a mailbox can have.
+        let address = match validate::normalize_address(address, &self.context.domains) {
+            Ok(address) => address,
+            Err(AddressError::UnknownDomain(_)) => return "550 5.1.1 No such mailbox here".into(),
+            Err(e) => return format!("553 5.1.3 Mailbox name not allowed: {e}"),
+        };
         let lookup = address.clone();
         let account = match self
             .context
