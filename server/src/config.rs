@@ -1,6 +1,6 @@
 //! The server's settings: command-line flags, each with an environment variable and a default.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +33,26 @@ pub struct Config {
     /// A client must send a request's headers within this long, e.g. 30s.
     #[arg(long, env = "MAILCX_HTTP_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub http_header_timeout: Duration,
+
+    /// An HTTP connection on which nothing moves either way this long is closed, e.g. 60s.
+    #[arg(long, env = "MAILCX_HTTP_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub http_idle_timeout: Duration,
+
+    /// A request's body must arrive whole within this long, e.g. 30s.
+    #[arg(long, env = "MAILCX_HTTP_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub http_body_timeout: Duration,
+
+    /// HTTP connections served at once; more are answered 429 and closed.
+    #[arg(long, env = "MAILCX_HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
+
+    /// HTTP connections one client (IPv4 address or IPv6 /64) may hold at once.
+    #[arg(long, env = "MAILCX_HTTP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 128)]
+    pub http_max_connections_per_client: usize,
+
+    /// Reverse proxies whose X-Forwarded-For names the client, comma-separated IP addresses.
+    #[arg(long, env = "MAILCX_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
 
     /// Requests per second per client IP (burst 16); 0 turns rate limiting off.
     #[arg(long, env = "MAILCX_RATE_LIMIT", default_value_t = 8)]
@@ -84,6 +104,14 @@ impl std::fmt::Debug for Config {
             .field("db", &self.db)
             .field("domains", &self.domains)
             .field("http_header_timeout", &self.http_header_timeout)
+            .field("http_idle_timeout", &self.http_idle_timeout)
+            .field("http_body_timeout", &self.http_body_timeout)
+            .field("http_max_connections", &self.http_max_connections)
+            .field(
+                "http_max_connections_per_client",
+                &self.http_max_connections_per_client,
+            )
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limit", &self.rate_limit)
             .field("accounts_per_hour", &self.accounts_per_hour)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))

@@ -4,9 +4,11 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod idle;
 pub mod mail;
 pub mod ratelimit;
 pub mod retention;
@@ -27,6 +29,7 @@ pub use config::Config;
 
 use crate::api::AppState;
 use crate::auth::Auth;
+use crate::connections::ConnectionLimits;
 use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
 use crate::slots::Slots;
@@ -96,13 +99,16 @@ impl Server {
         tracing::info!("SMTP listening on {smtp_addr}");
         tracing::info!("database: {}", db_path.display());
 
-        let header_timeout = state.config.http_header_timeout;
-        let http_task = tokio::spawn(http::serve(
-            http,
-            api::router(state),
-            header_timeout,
-            stopped.clone(),
-        ));
+        let limits = http::HttpLimits {
+            header_timeout: state.config.http_header_timeout,
+            idle_timeout: state.config.http_idle_timeout,
+            connections: ConnectionLimits::new(
+                state.config.http_max_connections,
+                state.config.http_max_connections_per_client,
+                state.config.trusted_proxies.clone(),
+            ),
+        };
+        let http_task = tokio::spawn(http::serve(http, api::router(state), limits, stopped.clone()));
         let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
         tasks.push(tokio::spawn(retention::run(store.clone(), events, stopped)));

@@ -1,15 +1,13 @@
 //! Mailboxes: create, sign in, describe, delete.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mailcx_common::validate::{self, PasswordError};
 use mailcx_common::{AccountToken, Credentials, ErrorCode, Me, timestamp};
 use uuid::Uuid;
 
-use super::{ApiJson, AppState};
+use super::{ApiJson, AppState, ClientIp};
 use crate::auth::{Mailbox, unix_now};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Event;
@@ -19,7 +17,7 @@ use crate::store::accounts::{self, NewAccount};
 /// `POST /api/accounts`.
 pub async fn create(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(credentials): ApiJson<Credentials>,
 ) -> ApiResult<(StatusCode, Json<AccountToken>)> {
     let names: Vec<&str> = state.domains.domains.iter().map(|d| d.domain.as_str()).collect();
@@ -30,7 +28,7 @@ pub async fn create(
         PasswordError::TooLong => ApiError::invalid_request(e.to_string()),
     })?;
     let reservation = match &state.creations {
-        Some(limiter) => Some(limiter.reserve(peer.ip()).ok_or_else(|| {
+        Some(limiter) => Some(limiter.reserve(client).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::AccountLimitReached,
                 "too many mailboxes created from this address; try again later",

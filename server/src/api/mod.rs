@@ -11,9 +11,13 @@ pub use ws::MAX_SOCKETS_PER_MAILBOX;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_LENGTH;
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -21,7 +25,10 @@ use axum::{Json, Router};
 use mailcx_common::{DomainList, ErrorCode};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use uuid::Uuid;
 
 use crate::auth::Auth;
@@ -75,6 +82,16 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
+        // The access log: one line per request at info level with method, path (never the
+        // query), status and duration.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<Body>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
         .with_state(state)
 }
 
@@ -88,7 +105,12 @@ async fn method_not_allowed() -> ApiError {
 
 /// Answers 429 with `Retry-After` once a client IP has used up its bucket.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let (Some(limiter), Some(ip)) = (&state.rate_limiter, client_ip(&request))
+    let ip = client_ip(
+        request.headers(),
+        request.extensions(),
+        &state.config.trusted_proxies,
+    );
+    if let (Some(limiter), Some(ip)) = (&state.rate_limiter, ip)
         && let Err(retry_after) = limiter.check(ip)
     {
         let mut error = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
@@ -98,26 +120,77 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// The peer address of the connection a request came on.
-fn client_ip<B>(request: &axum::http::Request<B>) -> Option<IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+/// The client a request came from: the connection's peer or, when that is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not a trusted proxy (what proxies further left
+/// wrote can be forged by the client, so it is not believed past the first untrusted hop).
+fn client_ip(headers: &HeaderMap, extensions: &Extensions, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(peer)
+}
+
+/// The client a request came from (see `client_ip`), for handlers that limit per client.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        client_ip(&parts.headers, &parts.extensions, &state.config.trusted_proxies)
+            .map(ClientIp)
+            .ok_or_else(|| ApiError::internal("a request without a peer address"))
+    }
 }
 
 /// A JSON body whose every rejection is the contract's `invalid_request` or `payload_too_large`.
+/// A declared length over the limit is refused before any of the body is read, and the body must
+/// arrive whole within `--http-body-timeout`.
 pub struct ApiJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let declared = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > MAX_JSON_BODY as u64) {
+            return Err(too_large());
+        }
+        let deadline = state.config.http_body_timeout;
+        match tokio::time::timeout(deadline, Json::<T>::from_request(request, state)).await {
+            Ok(Ok(Json(value))) => Ok(ApiJson(value)),
+            Ok(Err(rejection)) => Err(json_rejection(rejection)),
+            Err(_) => Err(ApiError::invalid_request(format!(
+                "the request body did not arrive within {} seconds",
+                deadline.as_secs_f64()
+            ))),
         }
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the body is larger than {} KiB", MAX_JSON_BODY / 1024),
+    )
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -130,15 +203,15 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "the JSON does not fit this request: {}",
             data_error(&e.body_text())
         )),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("the body is larger than {} KiB", MAX_JSON_BODY / 1024),
-        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        JsonRejection::BytesRejection(_) => ApiError::invalid_request("the request body broke off"),
         other => ApiError::invalid_request(other.body_text()),
     }
 }
 
-/// serde's reason without axum's prefix, e.g. "missing field `password`".
+/// serde's reason with the field it concerns, without axum's prefix, e.g.
+/// "address: invalid type: integer `1`, expected a string at line 1 column 13".
 fn data_error(text: &str) -> &str {
-    text.rsplit_once(": ").map_or(text, |(_, reason)| reason)
+    const PREFIX: &str = "Failed to deserialize the JSON body into the target type: ";
+    text.strip_prefix(PREFIX).unwrap_or(text)
 }

@@ -9,13 +9,12 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::connections::{ConnectionLimits, accept};
 use crate::events::Events;
-use crate::ratelimit::client_key;
-use crate::slots::Slots;
 use crate::store::Store;
 
 /// Longest line accepted, command or message text: RFC 5321's 1000 octets including CRLF.
@@ -59,33 +58,27 @@ impl SmtpContext {
 /// Accepts connections until `shutdown` turns true, within the overall and per-client limits
 /// (a client is an IPv4 address or an IPv6 /64).
 pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdown: watch::Receiver<bool>) {
-    let permits = Arc::new(Semaphore::new(context.max_connections));
-    let per_client = Slots::new(context.max_connections_per_client);
+    let limits = ConnectionLimits::new(
+        context.max_connections,
+        context.max_connections_per_client,
+        Vec::new(),
+    );
     let mut sessions = JoinSet::new();
+    let mut failing = false;
     loop {
         tokio::select! {
             _ = crate::stopping(&mut shutdown) => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!("SMTP accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let slot = per_client.admit(client_key(peer.ip()));
-                match (permits.clone().try_acquire_owned(), slot) {
-                    (Ok(permit), Some(slot)) => {
+            (stream, peer) = accept(&listener, "SMTP", &mut failing) => {
+                match limits.admit(peer.ip()) {
+                    Some(permit) => {
                         let context = context.clone();
                         sessions.spawn(async move {
                             session::run(stream, peer, context).await;
-                            drop((permit, slot));
+                            drop(permit);
                         });
                     }
-                    _ => {
+                    None => {
                         tokio::spawn(turn_away(stream, peer));
                     }
                 }
