@@ -17,6 +17,23 @@ use crate::store::accounts;
 /// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
 
+/// Most characters of client text echoed in a reply.
+const MAX_ECHO: usize = 64;
+
+/// Client text fit to echo in a reply: printable ASCII only (anything else, CR and LF included,
+/// becomes `?`), at most `MAX_ECHO` characters (longer text is cut and ends in `...`).
+fn printable(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_ECHO)
+        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if text.chars().nth(MAX_ECHO).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 /// A line read: whole in `Session::line`, or longer than allowed (consumed, not kept).
 enum Line {
     Complete,
@@ -179,7 +196,7 @@ impl Session {
                 format!("501 5.5.4 Invalid parameter {param}")
             }
             Err(smtp_proto::Error::UnsupportedParameter { param }) => {
-                format!("555 5.5.4 Unsupported parameter {param}")
+                format!("555 5.5.4 Unsupported parameter {}", printable(&param))
             }
             Err(_) => "501 5.5.2 Syntax error".to_string(),
         };
@@ -347,5 +364,19 @@ impl Session {
         self.reset();
         self.reply(&reply).await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_text_is_printable_ascii_and_bounded() {
+        assert_eq!(printable("SIZE=12 x"), "SIZE=12 x");
+        assert_eq!(printable("A\0\u{1}\r\n\u{1b}[1m\u{7f}é�"), "A?????[1m???");
+        let long = printable(&"v".repeat(1000));
+        assert_eq!(long, format!("{}...", "v".repeat(MAX_ECHO)));
+        assert_eq!(printable(&"v".repeat(MAX_ECHO)), "v".repeat(MAX_ECHO));
     }
 }

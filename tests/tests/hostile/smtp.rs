@@ -52,3 +52,30 @@ async fn addresses_with_stray_dots_are_refused_by_the_api_and_by_rcpt_alike() {
     smtp.data(&message).await.assert_code(250);
     assert_eq!(count(&client).await, 2);
 }
+
+/// Replies used to echo the client's bytes (an unsupported MAIL FROM parameter): NULs, escape
+/// sequences, DEL and invalid UTF-8 went back as sent, at any length. Echoed text is now
+/// printable ASCII only and short, and the conversation stays in step.
+#[tokio::test]
+async fn replies_echo_only_printable_ascii_and_little_of_it() {
+    let server = TestServer::start().await;
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    let mut line = format!("MAIL FROM:<{FROM}> X").into_bytes();
+    line.extend_from_slice(b"\x00\x01\x1b[2J\x07\x7f\xff\xfe\xc3\xa9=");
+    line.extend(std::iter::repeat_n(b'v', 900));
+    line.extend_from_slice(b"\r\nNOOP\r\n");
+    smtp.write(&line).await;
+    let reply = smtp.reply().await;
+    assert_eq!(reply.code / 100, 5, "{reply:?}");
+    let text = reply.text();
+    assert!(text.starts_with("5.5.4 "), "{text:?}");
+    assert!(text.contains('X'), "the parameter is still named: {text:?}");
+    assert!(
+        text.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+        "unprintable bytes echoed: {text:?}"
+    );
+    assert!(text.len() <= 120, "{} characters echoed: {text:?}", text.len());
+    // The next command gets its own reply: nothing in the echo split or merged replies.
+    smtp.reply().await.assert_status(250, "2.0.0");
+    smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+}
