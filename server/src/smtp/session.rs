@@ -34,6 +34,50 @@ fn printable(text: &str) -> String {
     out
 }
 
+/// The value of the `SIZE=` parameter of the MAIL FROM command `line`: `Ok(None)` without one,
+/// `Err(())` when it is not RFC 1870's 1 to 20 digits. Read here rather than trusted from
+/// smtp-proto, which wraps a value past `usize` round to a small number.
+fn declared_size(line: &[u8]) -> Result<Option<u128>, ()> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // Parameters are separated by spaces outside the quoted local part of the path.
+    let (mut in_quote, mut escaped, mut start) = (false, false, 0);
+    let mut size = None;
+    for end in 0..=line.len() {
+        let byte = line.get(end).copied();
+        if in_quote {
+            match byte {
+                _ if escaped => escaped = false,
+                Some(b'\\') => escaped = true,
+                Some(b'"') => in_quote = false,
+                _ => {}
+            }
+            if byte.is_some() {
+                continue;
+            }
+        }
+        match byte {
+            Some(b'"') => in_quote = true,
+            Some(b' ' | b'\t') | None => {
+                let token = &line[start..end];
+                if token.len() >= 5 && token[..5].eq_ignore_ascii_case(b"SIZE=") {
+                    let digits = &token[5..];
+                    let well_formed =
+                        (1..=20).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit);
+                    if !well_formed {
+                        return Err(());
+                    }
+                    let value = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok());
+                    size = Some(value.ok_or(())?);
+                }
+                start = end + 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(size)
+}
+
 /// A line read: whole in `Session::line`, or longer than allowed (consumed, not kept).
 enum Line {
     Complete,
@@ -192,6 +236,11 @@ impl Session {
                 "501 5.1.3 Bad recipient address syntax".to_string()
             }
             Err(smtp_proto::Error::SyntaxError { syntax }) => format!("501 5.5.4 Syntax: {syntax}"),
+            // smtp-proto refuses some well-formed sizes too large for a usize; they are over the
+            // limit like any other.
+            Err(smtp_proto::Error::InvalidParameter { param: "SIZE" }) if self.declared_over_limit() => {
+                self.size_over_limit()
+            }
             Err(smtp_proto::Error::InvalidParameter { param }) => {
                 format!("501 5.5.4 Invalid parameter {param}")
             }
@@ -222,7 +271,7 @@ impl Session {
                 self.reply(&text).await?;
             }
             Request::Mail { from } => {
-                let reply = self.mail_from(from.address, from.size);
+                let reply = self.mail_from(from.address, declared_size(&self.line));
                 self.reply(&reply).await?;
             }
             Request::Rcpt { to } => {
@@ -249,22 +298,34 @@ impl Session {
         Ok(true)
     }
 
-    fn mail_from(&mut self, address: String, size: usize) -> String {
+    fn mail_from(&mut self, address: String, size: Result<Option<u128>, ()>) -> String {
+        let Ok(size) = size else {
+            return "501 5.5.4 Invalid parameter SIZE: 1 to 20 digits expected".into();
+        };
+        let size = size.unwrap_or(0);
         if !self.greeted {
             return "503 5.5.1 Say EHLO first".into();
         }
         if self.sender.is_some() {
             return "503 5.5.1 Sender already given".into();
         }
-        if size > self.context.max_message_size {
-            return format!(
-                "552 5.3.4 Message size exceeds the limit of {} bytes",
-                self.context.max_message_size
-            );
+        if size > self.context.max_message_size as u128 {
+            return self.size_over_limit();
         }
         self.sender = Some(address);
-        self.declared_size = size;
+        self.declared_size = size as usize;
         "250 2.1.0 Sender OK".into()
+    }
+
+    /// Whether the current line declares a well-formed SIZE over the limit.
+    fn declared_over_limit(&self) -> bool {
+        let max = self.context.max_message_size as u128;
+        matches!(declared_size(&self.line), Ok(Some(size)) if size > max)
+    }
+
+    fn size_over_limit(&self) -> String {
+        let max = self.context.max_message_size;
+        format!("552 5.3.4 Message size exceeds the limit of {max} bytes")
     }
 
     async fn rcpt_to(&mut self, address: &str) -> String {
@@ -370,6 +431,30 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_are_read_from_the_line_itself() {
+        let size = |line: &str| declared_size(line.as_bytes());
+        assert_eq!(size("MAIL FROM:<a@b>\r\n"), Ok(None));
+        assert_eq!(size("MAIL FROM:<a@b> SIZE=123\r\n"), Ok(Some(123)));
+        assert_eq!(size("MAIL FROM:<a@b> body=8BITMIME size=7"), Ok(Some(7)));
+        assert_eq!(size("MAIL FROM: <a@b>\tSIZE=0\n"), Ok(Some(0)));
+        let twenty = "9".repeat(20);
+        assert_eq!(
+            size(&format!("MAIL FROM:<a@b> SIZE={twenty}\r\n")),
+            Ok(Some(twenty.parse().unwrap()))
+        );
+        for bad in ["9".repeat(21), "".into(), "1a".into(), "-1".into(), " ".into()] {
+            assert_eq!(
+                size(&format!("MAIL FROM:<a@b> SIZE={bad}\r\n")),
+                Err(()),
+                "{bad:?}"
+            );
+        }
+        // SIZE= inside a quoted local part is not a parameter.
+        assert_eq!(size("MAIL FROM:<\"x SIZE=no\"@b> SIZE=5\r\n"), Ok(Some(5)));
+        assert_eq!(size("MAIL FROM:<\"x \\\" SIZE=no\"@b>\r\n"), Ok(None));
+    }
 
     #[test]
     fn echoed_text_is_printable_ascii_and_bounded() {

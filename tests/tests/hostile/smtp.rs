@@ -79,3 +79,33 @@ async fn replies_echo_only_printable_ascii_and_little_of_it() {
     smtp.reply().await.assert_status(250, "2.0.0");
     smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
 }
+
+/// smtp-proto wraps a SIZE past usize round to a small number, so a 23-digit SIZE was accepted.
+/// A SIZE that is not RFC 1870's 1 to 20 digits is a syntax error; a number over the limit,
+/// however large, is still 552.
+#[tokio::test]
+async fn an_absurd_size_is_a_syntax_error_and_a_huge_one_is_over_the_limit() {
+    let server = TestServer::start_with(|c| c.max_message_size = 10_000).await;
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    for absurd in [
+        "99999999999999999999999",
+        "100000000000000000000000000000000000000000010",
+    ] {
+        smtp.command(&format!("MAIL FROM:<{FROM}> SIZE={absurd}"))
+            .await
+            .assert_status(501, "5.5.4");
+    }
+    // 20 digits: well-formed, past u64, and simply too big.
+    for huge in ["99999999999999999999", "18446744073709551616", "10001"] {
+        smtp.command(&format!("MAIL FROM:<{FROM}> size={huge} BODY=8BITMIME"))
+            .await
+            .assert_status(552, "5.3.4");
+    }
+    for junk in ["", "12a", "-1", "+5", "0x10"] {
+        let reply = smtp.command(&format!("MAIL FROM:<{FROM}> SIZE={junk}")).await;
+        assert_eq!(reply.code, 501, "SIZE={junk}: {reply:?}");
+    }
+    // Nothing was accepted on the way: a sane SIZE still opens a transaction.
+    smtp.expect(&format!("MAIL FROM:<{FROM}> SIZE=00000000000000010000"), 250)
+        .await;
+}
