@@ -167,7 +167,7 @@ impl Session {
         let greeting = format!("220 {} ESMTP mailcx ready", self.context.hostname);
         self.reply(&greeting).await?;
         loop {
-            let line = match self.next_line().await? {
+            let line = match self.next_line(MAX_LINE).await? {
                 Some(line) => line,
                 None => return Ok(()),
             };
@@ -188,13 +188,14 @@ impl Session {
         }
     }
 
-    /// The next line within the idle timeout; `None` once the client is gone or timed out.
-    async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+    /// The next line, at most `max` octets, within the idle timeout; `None` once the client is
+    /// gone or timed out.
+    async fn next_line(&mut self, max: usize) -> std::io::Result<Option<Line>> {
         // Replies to pipelined commands go out together, once nothing more is waiting to be read.
         if self.reader.buffer().is_empty() {
             self.writer.flush().await?;
         }
-        let read = read_line(&mut self.reader, &mut self.line, MAX_LINE);
+        let read = read_line(&mut self.reader, &mut self.line, max);
         match tokio::time::timeout(self.context.idle_timeout, read).await {
             Ok(result) => result,
             Err(_) => {
@@ -387,7 +388,9 @@ impl Session {
         // would let text smuggled through a lenient relay be read as new commands.
         let mut after_crlf = true;
         loop {
-            match self.next_line().await? {
+            // One more octet for the dot a client doubles at the start of a line; the limit
+            // applies to the line without it.
+            match self.next_line(MAX_LINE + 1).await? {
                 None => return Ok(false),
                 Some(Line::TooLong { ended_with_crlf }) => {
                     line_too_long = true;
@@ -404,6 +407,9 @@ impl Session {
                         _ => &self.line[..],
                     };
                     after_crlf = self.line.ends_with(b"\r\n");
+                    if text.len() > MAX_LINE {
+                        line_too_long = true;
+                    }
                     if message.len() + text.len() > max {
                         oversize = true;
                         message = Vec::new();

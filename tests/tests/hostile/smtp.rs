@@ -2,7 +2,7 @@
 //! below. Each test shows the attack is refused and that the server goes on serving others.
 
 use mailcx_common::Client;
-use mailcx_tests::mail::{Smtp, deliver, text_message};
+use mailcx_tests::mail::{Smtp, data_payload, deliver, text_message};
 use mailcx_tests::{PASSWORD, TestServer, expect_error};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -108,4 +108,43 @@ async fn an_absurd_size_is_a_syntax_error_and_a_huge_one_is_over_the_limit() {
     // Nothing was accepted on the way: a sane SIZE still opens a transaction.
     smtp.expect(&format!("MAIL FROM:<{FROM}> SIZE=00000000000000010000"), 250)
         .await;
+}
+
+/// A line of 998 characters starting with `.` is 1,000 octets with its CRLF, within RFC 5321's
+/// limit, but 1,001 once dot-stuffed, and was refused. The limit counts the line as the message
+/// holds it; a line really too long, stuffed or not, is still refused.
+#[tokio::test]
+async fn the_line_limit_counts_a_dot_stuffed_line_without_its_stuffing() {
+    let server = TestServer::start().await;
+    let (_, demo) = server.create_mailbox("demo").await;
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+
+    let longest = format!(".{}", "d".repeat(997));
+    let body = format!("before\n{longest}\n..{}\nafter", "e".repeat(996));
+    let message = text_message(FROM, "demo@mail.cx", "dotted longest line", &body);
+    let payload = data_payload(&message);
+    assert!(
+        payload
+            .windows(1001)
+            .any(|w| w.starts_with(b"..") && w.ends_with(b"\r\n")),
+        "the dotted line goes out as 1,001 octets"
+    );
+    smtp.transaction(FROM, &["demo@mail.cx"], &message)
+        .await
+        .assert_code(250);
+    let list = demo.messages(1).await.unwrap().messages;
+    assert_eq!(list.len(), 1);
+    let stored = demo.source(list[0].id).await.unwrap().bytes;
+    assert!(stored == message, "the source differs from what was sent");
+
+    // 999 characters: 1,001 octets as the message holds them, stuffed (1,002) or not.
+    for line in [format!(".{}", "f".repeat(998)), "g".repeat(999)] {
+        let body = format!("before\n{line}\nafter");
+        let message = text_message(FROM, "demo@mail.cx", "too long", &body);
+        smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+        smtp.expect("RCPT TO:<demo@mail.cx>", 250).await;
+        smtp.data(&message).await.assert_status(500, "5.5.2");
+    }
+    assert_eq!(count(&demo).await, 1);
+    smtp.expect("NOOP", 250).await;
 }
