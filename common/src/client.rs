@@ -164,13 +164,22 @@ impl Client {
     pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
         let token = self.token.clone().unwrap_or_default();
         let url = format!("{}/api/ws", self.base.replacen("http", "ws", 1));
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        let connect = tokio_tungstenite::connect_async(url.as_str());
+        let (mut socket, _) = tokio::time::timeout(WS_HANDSHAKE_DEADLINE, connect)
             .await
+            .map_err(|_| ClientError::Transport("the WebSocket did not open in time".into()))?
             .map_err(transport)?;
         let auth = serde_json::to_string(&WsClientFrame::Auth { token }).expect("serializable");
-        socket.send(WsMessage::text(auth)).await.map_err(transport)?;
+        let send = socket.send(WsMessage::text(auth));
+        tokio::time::timeout(WS_HANDSHAKE_DEADLINE, send)
+            .await
+            .map_err(|_| ClientError::Transport("the server did not take the auth frame in time".into()))?
+            .map_err(transport)?;
         let mut subscription = Subscription { socket };
-        match subscription.next_frame().await {
+        let answer = tokio::time::timeout(WS_HANDSHAKE_DEADLINE, subscription.next_frame())
+            .await
+            .map_err(|_| ClientError::Transport("the server did not answer the auth frame in time".into()))?;
+        match answer {
             Some(Ok(WsServerFrame::Event(WsEvent::AuthOk))) => Ok(subscription),
             Some(Ok(WsServerFrame::Error { error })) => Err(ws_error(error)),
             Some(Ok(other)) => Err(ClientError::Protocol(format!("expected auth_ok, got {other:?}"))),
@@ -331,6 +340,11 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// How long opening `/api/ws` and its `auth` exchange may each take.
+const WS_HANDSHAKE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a live socket may stay silent: three of the server's 30-second pings.
+const WS_READ_DEADLINE: Duration = Duration::from_secs(90);
+
 /// A live `/api/ws` connection after `auth_ok`.
 pub struct Subscription {
     socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
@@ -349,10 +363,18 @@ impl Subscription {
         }
     }
 
-    /// The next JSON frame, skipping pings; `None` when the socket is closed.
+    /// The next JSON frame, skipping pings; `None` when the socket is closed. The server pings
+    /// every 30 s, so a socket silent for `WS_READ_DEADLINE` is half-open: an error.
     async fn next_frame(&mut self) -> Option<Result<WsServerFrame, ClientError>> {
         loop {
-            let message = match self.socket.next().await? {
+            let next = match tokio::time::timeout(WS_READ_DEADLINE, self.socket.next()).await {
+                Ok(next) => next?,
+                Err(_) => {
+                    let silent = "the server sent nothing, not even a ping, for too long";
+                    return Some(Err(ClientError::Transport(silent.into())));
+                }
+            };
+            let message = match next {
                 Ok(message) => message,
                 Err(e) => return Some(Err(transport(e))),
             };

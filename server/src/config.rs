@@ -54,6 +54,10 @@ pub struct Config {
     #[arg(long, env = "MAILCX_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// How often a WebSocket is pinged; one that answers none of two pings in a row is closed.
+    #[arg(long, env = "MAILCX_WS_PING_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub ws_ping_interval: Duration,
+
     /// Requests per second per client IP (burst 16); 0 turns rate limiting off.
     #[arg(long, env = "MAILCX_RATE_LIMIT", default_value_t = 8)]
     pub rate_limit: u32,
@@ -93,6 +97,15 @@ pub struct Config {
     /// SMTP connections one client (IPv4 address or IPv6 /64) may hold at once.
     #[arg(long, env = "MAILCX_SMTP_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
     pub smtp_max_connections_per_client: usize,
+
+    /// An SMTP session is closed (421) after this long however busy it is, e.g. 30m; more than 0.
+    #[arg(long, env = "MAILCX_SMTP_SESSION_LIFETIME", default_value = "30m", value_parser = parse_nonzero_duration)]
+    pub smtp_session_lifetime: Duration,
+
+    /// Commands an SMTP session may send without a message being accepted before it is closed
+    /// (421); each accepted message starts a new allowance.
+    #[arg(long, env = "MAILCX_SMTP_MAX_COMMANDS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub smtp_max_commands: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -112,6 +125,7 @@ impl std::fmt::Debug for Config {
                 &self.http_max_connections_per_client,
             )
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("ws_ping_interval", &self.ws_ping_interval)
             .field("rate_limit", &self.rate_limit)
             .field("accounts_per_hour", &self.accounts_per_hour)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
@@ -125,6 +139,8 @@ impl std::fmt::Debug for Config {
                 "smtp_max_connections_per_client",
                 &self.smtp_max_connections_per_client,
             )
+            .field("smtp_session_lifetime", &self.smtp_session_lifetime)
+            .field("smtp_max_commands", &self.smtp_max_commands)
             .finish()
     }
 }
@@ -190,6 +206,14 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{value:?} is too long"))
 }
 
+/// Parses a duration like [`parse_duration`] and refuses zero.
+pub fn parse_nonzero_duration(value: &str) -> Result<Duration, String> {
+    match parse_duration(value)? {
+        Duration::ZERO => Err(format!("{value:?} must be longer than 0")),
+        duration => Ok(duration),
+    }
+}
+
 /// `<platform data dir>/mailcx`, or the current directory where there is none.
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
@@ -243,5 +267,24 @@ mod tests {
         assert!(parse_secret("").is_err());
         assert!(parse_secret(&"s".repeat(31)).is_err());
         assert!(parse_secret(&"s".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn smtp_sessions_are_bounded_by_default() {
+        let config = Config::ephemeral("/tmp/x.db");
+        assert_eq!(config.smtp_session_lifetime, Duration::from_secs(30 * 60));
+        assert_eq!(config.smtp_max_commands, 1000);
+        assert!(parse_nonzero_duration("0").is_err());
+        assert_eq!(parse_nonzero_duration("2m"), Ok(Duration::from_secs(120)));
+        // Flags only: like `ephemeral`, no test here reads the environment.
+        let parse = |args: &[&str]| {
+            let command = Config::command().mut_args(|arg| arg.env(None::<&'static str>));
+            let matches = command.try_get_matches_from([&["mailcx-server"], args].concat())?;
+            Config::from_arg_matches(&matches)
+        };
+        assert!(parse(&["--smtp-max-commands", "0"]).is_err());
+        assert!(parse(&["--smtp-session-lifetime", "0"]).is_err());
+        let set = parse(&["--smtp-max-commands", "5", "--smtp-session-lifetime", "90s"]).unwrap();
+        assert_eq!((set.smtp_max_commands, set.smtp_session_lifetime), (5, Duration::from_secs(90)));
     }
 }

@@ -1,13 +1,16 @@
-//! In-process fan-out of what happened to mailboxes, for WebSocket pushes.
+//! In-process fan-out of what happened to mailboxes, for WebSocket pushes: one channel per
+//! mailbox that someone listens to, so a burst of mail to one mailbox wakes and lags only its own
+//! listeners.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use mailcx_common::NewEmail;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-/// Events kept for a slow subscriber before it starts missing some.
-const CAPACITY: usize = 4096;
+/// Events kept for a slow listener of one mailbox before it starts missing some.
+const CAPACITY: usize = 256;
 
 /// Something that happened to a mailbox.
 #[derive(Debug, Clone)]
@@ -28,28 +31,91 @@ impl Event {
     }
 }
 
-/// The broadcast channel every subscriber listens on; cheap to clone.
-#[derive(Clone)]
+type Channels = HashMap<Uuid, broadcast::Sender<Arc<Event>>>;
+
+/// The channels of the mailboxes someone listens to; cheap to clone.
+#[derive(Clone, Default)]
 pub struct Events {
-    sender: broadcast::Sender<Arc<Event>>,
+    channels: Arc<Mutex<Channels>>,
 }
 
-impl Default for Events {
-    fn default() -> Self {
-        Events {
-            sender: broadcast::channel(CAPACITY).0,
+impl Events {
+    /// Announces an event to its mailbox's listeners; nobody listening is fine.
+    pub fn publish(&self, event: Event) {
+        let channels = self.channels.lock().expect("events lock");
+        if let Some(sender) = channels.get(&event.account_id()) {
+            let _ = sender.send(Arc::new(event));
+        }
+    }
+
+    /// A receiver of every event of `account_id` from now on.
+    pub fn subscribe(&self, account_id: Uuid) -> Listener {
+        let mut channels = self.channels.lock().expect("events lock");
+        let sender = channels
+            .entry(account_id)
+            .or_insert_with(|| broadcast::channel(CAPACITY).0);
+        Listener {
+            receiver: sender.subscribe(),
+            channels: self.channels.clone(),
+            account_id,
+        }
+    }
+
+    /// How many mailboxes have listeners.
+    pub fn mailboxes_listened_to(&self) -> usize {
+        self.channels.lock().expect("events lock").len()
+    }
+}
+
+/// A mailbox's events, as they happen; its channel goes once its last listener is dropped.
+pub struct Listener {
+    pub receiver: broadcast::Receiver<Arc<Event>>,
+    channels: Arc<Mutex<Channels>>,
+    account_id: Uuid,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let mut channels = self.channels.lock().expect("events lock");
+        // This listener's receiver still counts until after this runs.
+        if channels
+            .get(&self.account_id)
+            .is_some_and(|sender| sender.receiver_count() <= 1)
+        {
+            channels.remove(&self.account_id);
         }
     }
 }
 
-impl Events {
-    /// Announces an event; nobody listening is fine.
-    pub fn publish(&self, event: Event) {
-        let _ = self.sender.send(Arc::new(event));
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// A receiver of every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.sender.subscribe()
+    #[test]
+    fn events_reach_only_their_mailbox_and_channels_go_with_their_listeners() {
+        let events = Events::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut on_a = events.subscribe(a);
+        let on_a_too = events.subscribe(a);
+        let mut on_b = events.subscribe(b);
+        for _ in 0..CAPACITY * 2 {
+            events.publish(Event::AccountDeleted(a));
+        }
+        events.publish(Event::AccountDeleted(b));
+        assert!(matches!(
+            on_a.receiver.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(_))
+        ));
+        assert_eq!(
+            on_b.receiver.try_recv().unwrap().account_id(),
+            b,
+            "b is not lagged by a's burst"
+        );
+        assert_eq!(events.mailboxes_listened_to(), 2);
+        drop(on_a);
+        assert_eq!(events.mailboxes_listened_to(), 2);
+        drop(on_a_too);
+        drop(on_b);
+        assert_eq!(events.mailboxes_listened_to(), 0);
     }
 }

@@ -3,6 +3,8 @@
 //! and lost nothing.
 
 // A crate root's `mod x;` is looked up beside the root (tests/tests/x.rs), not in hostile/.
+#[path = "hostile/accounts.rs"]
+mod accounts;
 #[path = "hostile/disk.rs"]
 mod disk;
 #[path = "hostile/http.rs"]
@@ -11,3 +13,5 @@ mod http;
 mod mime;
 #[path = "hostile/smtp.rs"]
 mod smtp;
+#[path = "hostile/ws.rs"]
+mod ws;

@@ -8,6 +8,7 @@ use axum::extract::ws::{CloseFrame, Message as Frame, WebSocket, WebSocketUpgrad
 use axum::response::{IntoResponse, Response};
 use mailcx_common::{ErrorCode, WsClientFrame, WsEvent, WsServerFrame};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
 use super::AppState;
 use crate::error::ApiError;
@@ -17,8 +18,8 @@ use crate::events::Event;
 pub const MAX_SOCKETS_PER_MAILBOX: usize = 3;
 /// How long a new socket has to send its `auth` frame.
 const AUTH_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the server pings.
-const PING_EVERY: Duration = Duration::from_secs(30);
+/// Close code for a socket whose client stopped answering pings.
+const GOING_AWAY: u16 = 1001;
 /// Close code for a refused socket (policy violation).
 const POLICY: u16 = 1008;
 /// Close code for a socket that fell behind ("try again later"): it reconnects and re-lists.
@@ -44,8 +45,6 @@ pub async fn connect(
 }
 
 async fn session(mut socket: WebSocket, state: AppState) {
-    // Subscribed before auth_ok, so nothing stored after auth_ok can be missed.
-    let mut events = state.events.subscribe();
     let token = match tokio::time::timeout(AUTH_DEADLINE, next_text(&mut socket)).await {
         Ok(Some(text)) => match serde_json::from_str::<WsClientFrame>(&text) {
             Ok(WsClientFrame::Auth { token }) => token,
@@ -75,6 +74,8 @@ async fn session(mut socket: WebSocket, state: AppState) {
         )
         .await;
     };
+    // Subscribed before auth_ok, so nothing stored after auth_ok can be missed.
+    let mut listener = state.events.subscribe(account.id);
     if send(&mut socket, &WsServerFrame::Event(WsEvent::AuthOk))
         .await
         .is_err()
@@ -82,14 +83,17 @@ async fn session(mut socket: WebSocket, state: AppState) {
         return;
     }
     let mut shutdown = state.shutdown.clone();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let every = state.config.ws_ping_interval;
+    let mut ping = tokio::time::interval_at(Instant::now() + every, every);
+    // When the client last sent anything (a pong counts): a half-open socket sends nothing.
+    let mut heard = Instant::now();
     loop {
         tokio::select! {
             _ = crate::stopping(&mut shutdown) => {
                 return close(socket, 1001, "server shutting down").await;
             }
-            event = events.recv() => match event {
-                Ok(event) if event.account_id() == account.id => match event.as_ref() {
+            event = listener.receiver.recv() => match event {
+                Ok(event) => match event.as_ref() {
                     Event::NewEmail(email) => {
                         let frame = WsServerFrame::Event(WsEvent::NewEmail(email.clone()));
                         if send(&mut socket, &frame).await.is_err() {
@@ -98,7 +102,6 @@ async fn session(mut socket: WebSocket, state: AppState) {
                     }
                     Event::AccountDeleted(_) => return close(socket, 1000, "mailbox deleted").await,
                 },
-                Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
                     // It missed mail; closing tells the client to reconnect and list again.
                     tracing::warn!("a WebSocket fell behind by {missed} events; closing it");
@@ -108,9 +111,14 @@ async fn session(mut socket: WebSocket, state: AppState) {
             },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Frame::Close(_))) => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => heard = Instant::now(),
             },
             _ = ping.tick() => {
+                // No answer to the last ping: the other end is gone; give its slot back.
+                if heard.elapsed() > every * 2 {
+                    tracing::debug!("a WebSocket missed its pongs; closing it");
+                    return close(socket, GOING_AWAY, "no pong").await;
+                }
                 let ping = socket.send(Frame::Ping(Default::default()));
                 if !matches!(tokio::time::timeout(SEND_TIMEOUT, ping).await, Ok(Ok(()))) {
                     return;
