@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::api::AppState;
@@ -45,12 +45,18 @@ pub struct Auth {
     /// Bounds concurrent Argon2 runs so a burst of sign-ins leaves CPU for everything else.
     hashing: Arc<Semaphore>,
     /// Verified against when the address is unknown, so that costs as much as a wrong password.
-    dummy_hash: OnceCell<String>,
+    /// Made at start, so the first unknown address costs no more than later ones.
+    dummy_hash: String,
 }
 
 impl Auth {
-    /// Signs with `secret`; tokens live for `lifetime`.
+    /// Signs with `secret`; tokens live for `lifetime`. Blocking (it hashes once): call it from a
+    /// blocking context.
     pub fn new(secret: &[u8], lifetime: Duration) -> Auth {
+        let dummy_hash = argon2()
+            .hash_password(b"mailcx timing equaliser")
+            .expect("hashing a static password")
+            .to_string();
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
@@ -61,7 +67,7 @@ impl Auth {
             validation,
             lifetime,
             hashing: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
-            dummy_hash: OnceCell::new(),
+            dummy_hash,
         }
     }
 
@@ -80,7 +86,7 @@ impl Auth {
     pub async fn verify_password(&self, password: String, hash: Option<String>) -> ApiResult<bool> {
         let (hash, real) = match hash {
             Some(hash) => (hash, true),
-            None => (self.dummy_hash().await?, false),
+            None => (self.dummy_hash.clone(), false),
         };
         let matches = self
             .run_argon2(move || {
@@ -89,13 +95,6 @@ impl Auth {
             })
             .await?;
         Ok(matches && real)
-    }
-
-    async fn dummy_hash(&self) -> ApiResult<String> {
-        self.dummy_hash
-            .get_or_try_init(|| self.hash_password("mailcx timing equaliser".into()))
-            .await
-            .cloned()
     }
 
     async fn run_argon2<R: Send + 'static>(

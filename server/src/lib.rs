@@ -72,7 +72,8 @@ impl Server {
                     .await?
             }
         };
-        let auth = Arc::new(Auth::new(&secret, config.token_lifetime()));
+        let lifetime = config.token_lifetime();
+        let auth = Arc::new(tokio::task::spawn_blocking(move || Auth::new(&secret, lifetime)).await?);
         let http = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http_addr))?;
@@ -83,7 +84,13 @@ impl Server {
         let smtp_addr = smtp.local_addr()?;
         let events = Events::default();
         let (shutdown, stopped) = watch::channel(false);
-        let smtp_context = Arc::new(SmtpContext::new(&config, store.clone(), events.clone()));
+        let schedule = retention::Schedule::new();
+        let smtp_context = Arc::new(SmtpContext::new(
+            &config,
+            store.clone(),
+            events.clone(),
+            schedule.clone(),
+        ));
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -111,7 +118,7 @@ impl Server {
         let http_task = tokio::spawn(http::serve(http, api::router(state), limits, stopped.clone()));
         let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
-        tasks.push(tokio::spawn(retention::run(store.clone(), events, stopped)));
+        tasks.push(tokio::spawn(retention::run(store.clone(), schedule, stopped)));
         Ok(RunningServer {
             http_addr,
             smtp_addr,

@@ -71,6 +71,11 @@ pub async fn deliver(
         }
     };
 
+    if let Some(at) = expires_at
+        && outcomes.contains(&Delivery::Stored)
+    {
+        context.schedule.expires(at);
+    }
     let mut stored = Vec::new();
     let mut full = Vec::new();
     for ((id, recipient), outcome) in targets.iter().zip(&outcomes) {

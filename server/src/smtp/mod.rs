@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::connections::{ConnectionLimits, accept};
 use crate::events::Events;
+use crate::retention::Schedule;
 use crate::store::Store;
 
 /// Longest line accepted, command or message text: RFC 5321's 1000 octets including CRLF.
@@ -24,6 +25,8 @@ pub const MAX_LINE: usize = 1000;
 pub struct SmtpContext {
     pub store: Store,
     pub events: Events,
+    /// Told of each stored message's expiry, so the retention sweeper wakes when it must.
+    pub schedule: Arc<Schedule>,
     /// The domains mail is accepted for, lower-case.
     pub domains: Vec<String>,
     /// The name the server gives itself in the greeting.
@@ -39,10 +42,11 @@ pub struct SmtpContext {
 
 impl SmtpContext {
     /// The SMTP settings of `config`.
-    pub fn new(config: &Config, store: Store, events: Events) -> SmtpContext {
+    pub fn new(config: &Config, store: Store, events: Events, schedule: Arc<Schedule>) -> SmtpContext {
         SmtpContext {
             store,
             events,
+            schedule,
             domains: config.domains.clone(),
             hostname: config.domains.first().cloned().unwrap_or_else(|| "mailcx".into()),
             max_message_size: config.max_message_size,

@@ -267,6 +267,26 @@ fn remove(conn: &Connection, seq: i64) -> StoreResult<()> {
     Ok(())
 }
 
+/// Removes up to `limit` of a mailbox's messages and remembered expired ids; true while more
+/// may be left.
+pub fn delete_some_of(conn: &Connection, account_id: Uuid, limit: u32) -> StoreResult<bool> {
+    let account = account_id.to_string();
+    let seqs: Vec<i64> = conn
+        .prepare_cached("SELECT seq FROM messages WHERE account_id = ?1 LIMIT ?2")?
+        .query_map(params![account, limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for seq in &seqs {
+        remove(conn, *seq)?;
+    }
+    let forgotten = conn
+        .prepare_cached(
+            "DELETE FROM expired_messages WHERE rowid IN
+             (SELECT rowid FROM expired_messages WHERE account_id = ?1 LIMIT ?2)",
+        )?
+        .execute(params![account, limit])?;
+    Ok(seqs.len() as u32 == limit || forgotten as u32 == limit)
+}
+
 /// When the next message falls due for removal (Unix seconds), if any has an expiry.
 pub fn next_expiry(conn: &Connection) -> StoreResult<Option<i64>> {
     let sql = "SELECT MIN(expires_at) FROM messages WHERE expires_at IS NOT NULL";
