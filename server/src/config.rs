@@ -285,6 +285,9 @@ mod tests {
         assert!(parse(&["--smtp-max-commands", "0"]).is_err());
         assert!(parse(&["--smtp-session-lifetime", "0"]).is_err());
         let set = parse(&["--smtp-max-commands", "5", "--smtp-session-lifetime", "90s"]).unwrap();
-        assert_eq!((set.smtp_max_commands, set.smtp_session_lifetime), (5, Duration::from_secs(90)));
+        assert_eq!(
+            (set.smtp_max_commands, set.smtp_session_lifetime),
+            (5, Duration::from_secs(90))
+        );
     }
 }

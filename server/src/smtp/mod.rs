@@ -33,7 +33,12 @@ pub struct SmtpContext {
     pub hostname: String,
     pub max_message_size: usize,
     pub max_recipients: usize,
+    /// A read or a write that cannot progress for this long ends the session.
     pub idle_timeout: Duration,
+    /// The longest a session may last, however busy.
+    pub session_lifetime: Duration,
+    /// Commands a session may send without a message being accepted.
+    pub max_commands: u32,
     pub max_connections: usize,
     pub max_connections_per_client: usize,
     /// How long stored mail is kept; zero keeps it forever.
@@ -52,6 +57,8 @@ impl SmtpContext {
             max_message_size: config.max_message_size,
             max_recipients: config.max_recipients,
             idle_timeout: config.smtp_idle_timeout,
+            session_lifetime: config.smtp_session_lifetime,
+            max_commands: config.smtp_max_commands,
             max_connections: config.smtp_max_connections,
             max_connections_per_client: config.smtp_max_connections_per_client,
             retention: config.retention,

@@ -9,6 +9,7 @@ use smtp_proto::Request;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::time::Instant;
 
 use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
@@ -78,6 +79,14 @@ fn declared_size(line: &[u8]) -> Result<Option<u128>, ()> {
     Ok(size)
 }
 
+/// Why a session ends whose client stopped taking its replies.
+fn not_reading() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "the client took no reply for the idle timeout",
+    )
+}
+
 /// A line read: whole in `Session::line`, or longer than allowed (consumed, not kept).
 enum Line {
     Complete,
@@ -96,6 +105,10 @@ struct Session {
     declared_size: usize,
     recipients: Vec<Recipient>,
     errors: u32,
+    /// Commands since the session began or a message was last accepted.
+    commands: u32,
+    /// When the session's lifetime runs out.
+    ends_at: Instant,
 }
 
 /// Runs the conversation on `stream` to its end.
@@ -103,7 +116,6 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, context: Arc<SmtpContext>)
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
     let mut session = Session {
-        context,
         peer,
         reader: BufReader::new(read),
         writer: BufWriter::new(write),
@@ -113,6 +125,9 @@ pub async fn run(stream: TcpStream, peer: SocketAddr, context: Arc<SmtpContext>)
         declared_size: 0,
         recipients: Vec::new(),
         errors: 0,
+        commands: 0,
+        ends_at: Instant::now() + context.session_lifetime,
+        context,
     };
     if let Err(e) = session.converse().await {
         tracing::debug!("SMTP session with {peer} ended: {e}");
@@ -171,6 +186,13 @@ impl Session {
                 Some(line) => line,
                 None => return Ok(()),
             };
+            self.commands = self.commands.saturating_add(1);
+            if self.commands > self.context.max_commands {
+                tracing::debug!("SMTP client {} sent too many commands without mail", self.peer);
+                self.reply("421 4.7.0 Too many commands without a message, closing connection")
+                    .await?;
+                return self.flush().await;
+            }
             let keep_going = match line {
                 Line::Complete => self.command().await?,
                 Line::TooLong { .. } => {
@@ -183,28 +205,43 @@ impl Session {
                     .await?;
             }
             if !keep_going || self.errors >= MAX_ERRORS {
-                return self.writer.flush().await;
+                return self.flush().await;
             }
         }
     }
 
-    /// The next line, at most `max` octets, within the idle timeout; `None` once the client is
-    /// gone or timed out.
+    /// The next line, at most `max` octets, within the idle timeout and the session's lifetime;
+    /// `None` once the client is gone or either ran out.
     async fn next_line(&mut self, max: usize) -> std::io::Result<Option<Line>> {
         // Replies to pipelined commands go out together, once nothing more is waiting to be read.
         if self.reader.buffer().is_empty() {
-            self.writer.flush().await?;
+            self.flush().await?;
         }
+        let left = self.ends_at.saturating_duration_since(Instant::now());
         let read = read_line(&mut self.reader, &mut self.line, max);
-        match tokio::time::timeout(self.context.idle_timeout, read).await {
-            Ok(result) => result,
+        let closing = match tokio::time::timeout(self.context.idle_timeout.min(left), read).await {
+            Ok(result) => return result,
+            Err(_) if Instant::now() >= self.ends_at => {
+                tracing::debug!("SMTP session with {} reached its lifetime", self.peer);
+                "421 4.7.0 Session lifetime reached, closing connection"
+            }
             Err(_) => {
                 tracing::debug!("SMTP client {} idle too long", self.peer);
-                self.reply("421 4.4.2 Idle too long, closing connection").await?;
-                self.writer.flush().await?;
-                Ok(None)
+                "421 4.4.2 Idle too long, closing connection"
             }
-        }
+        };
+        self.reply(closing).await?;
+        self.flush().await?;
+        Ok(None)
+    }
+
+    /// Sends the queued replies; a client that takes none of them for the idle timeout (it does
+    /// not read) is cut off.
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let idle = self.context.idle_timeout;
+        tokio::time::timeout(idle, self.writer.flush())
+            .await
+            .unwrap_or_else(|_| Err(not_reading()))
     }
 
     /// Queues a reply line; permanent failures in a row are counted, any success resets them.
@@ -214,8 +251,15 @@ impl Session {
             Some(b'2' | b'3') => self.errors = 0,
             _ => {}
         }
-        self.writer.write_all(text.as_bytes()).await?;
-        self.writer.write_all(b"\r\n").await
+        let idle = self.context.idle_timeout;
+        let write = async {
+            self.writer.write_all(text.as_bytes()).await?;
+            self.writer.write_all(b"\r\n").await
+        };
+        // Queuing writes out once the buffer is full: the same deadline as `flush`.
+        tokio::time::timeout(idle, write)
+            .await
+            .unwrap_or_else(|_| Err(not_reading()))
     }
 
     fn reset(&mut self) {
@@ -428,6 +472,10 @@ impl Session {
             let sender = self.sender.clone().unwrap_or_default();
             deliver::deliver(&self.context, sender, &self.recipients, message).await
         };
+        if reply.starts_with('2') {
+            // A delivered message renews the command allowance.
+            self.commands = 0;
+        }
         self.reset();
         self.reply(&reply).await?;
         Ok(true)

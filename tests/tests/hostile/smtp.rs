@@ -1,11 +1,18 @@
-//! Attacks on the SMTP receiver, over real TCP: addresses the two sides disagreed on, and more
-//! below. Each test shows the attack is refused and that the server goes on serving others.
+//! Attacks on the SMTP receiver, over real TCP: addresses the API and SMTP disagreed on, client
+//! bytes echoed in replies, absurd SIZE=, dot-stuffed long lines, and clients that hold on to a
+//! connection by never reading, by talking without sending mail, or by never leaving. Each test
+//! shows the attack is refused and that the server goes on serving others.
+
+use std::time::Duration;
 
 use mailcx_common::Client;
 use mailcx_tests::mail::{Smtp, data_payload, deliver, text_message};
-use mailcx_tests::{PASSWORD, TestServer, expect_error};
+use mailcx_tests::{PASSWORD, TestServer, expect_error, wait_for};
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+use tokio::time::Instant;
 
 const FROM: &str = "sender@example.org";
 
@@ -147,4 +154,141 @@ async fn the_line_limit_counts_a_dot_stuffed_line_without_its_stuffing() {
     }
     assert_eq!(count(&demo).await, 1);
     smtp.expect("NOOP", 250).await;
+}
+
+/// A client that pipelines NOOPs and never reads its replies used to hold its connection slot
+/// forever: the server's writes waited without a deadline. A write that cannot progress for the
+/// idle timeout now ends the session, and the slot comes back.
+#[tokio::test]
+async fn a_client_that_never_reads_replies_is_cut_off_and_its_slot_comes_back() {
+    let server = TestServer::start_with(|c| {
+        c.smtp_idle_timeout = Duration::from_secs(1);
+        c.smtp_max_connections_per_client = 1;
+        // Only the write deadline may end this session.
+        c.smtp_max_commands = u32::MAX;
+    })
+    .await;
+    let addr = server.smtp_addr();
+    let socket = TcpSocket::new_v4().expect("a socket");
+    // A small receive window, so the server's replies back up soon.
+    socket.set_recv_buffer_size(4096).expect("a receive buffer size");
+    let mut hog = socket.connect(addr).await.expect("connecting");
+    let mut greeting = [0u8; 3];
+    hog.read_exact(&mut greeting).await.expect("the greeting");
+    assert_eq!(&greeting, b"220");
+
+    // The hog holds the client's only slot.
+    let mut turned_away = Smtp::connect(addr).await;
+    turned_away.reply().await.assert_status(421, "4.3.2");
+
+    let started = Instant::now();
+    let flood = tokio::spawn(async move {
+        let chunk = b"NOOP\r\n".repeat(10_000);
+        let mut written = 0usize;
+        loop {
+            match hog.write_all(&chunk).await {
+                Ok(()) => written += chunk.len(),
+                Err(e) => return (written, e),
+            }
+        }
+    });
+    let (written, error) = tokio::time::timeout(Duration::from_secs(20), flood)
+        .await
+        .expect("the server never cut off a client that does not read its replies")
+        .expect("the flood task");
+    assert!(
+        written >= 1 << 20,
+        "only {written} bytes were written before {error}"
+    );
+    let cut_off = started.elapsed();
+
+    let mut fresh = wait_for(
+        "the slot to come back",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || async {
+            let mut smtp = Smtp::connect(addr).await;
+            (smtp.reply().await.code == 220).then_some(smtp)
+        },
+    )
+    .await;
+    fresh.expect("EHLO fresh.example", 250).await;
+    fresh.expect("NOOP", 250).await;
+    eprintln!("{written} bytes of NOOP written; cut off after {cut_off:?} ({error})");
+}
+
+/// Commands without a message are budgeted: a client may not talk forever without sending mail.
+/// Each accepted message renews the allowance, so a kept connection can send any number.
+#[tokio::test]
+async fn a_session_has_a_command_budget_that_each_accepted_message_renews() {
+    let server = TestServer::start_with(|c| c.smtp_max_commands = 20).await;
+    let (_, demo) = server.create_mailbox("demo").await;
+    let addr = server.smtp_addr();
+
+    // 1 + 12 × 3 commands on one connection, well past 20: each message renews the allowance.
+    let mut keeper = Smtp::open(addr).await;
+    for i in 0..12 {
+        let message = text_message(FROM, "demo@mail.cx", &format!("kept {i}"), "Hi");
+        keeper
+            .transaction(FROM, &["demo@mail.cx"], &message)
+            .await
+            .assert_code(250);
+    }
+
+    // EHLO and 19 pipelined NOOPs use up the allowance; the 21st command is refused and the
+    // connection closed.
+    let mut chatter = Smtp::open(addr).await;
+    chatter.write("NOOP\r\n".repeat(19).as_bytes()).await;
+    for _ in 0..19 {
+        chatter.reply().await.assert_status(250, "2.0.0");
+    }
+    chatter.command("NOOP").await.assert_status(421, "4.7.0");
+    chatter.closed().await;
+
+    // After its last message the kept connection has a whole allowance again, and no more.
+    for _ in 0..20 {
+        keeper.expect("NOOP", 250).await;
+    }
+    keeper.command("NOOP").await.assert_status(421, "4.7.0");
+    keeper.closed().await;
+    assert_eq!(count(&demo).await, 12);
+}
+
+/// A session ends after its lifetime, busy or silent, with 421 4.7.0.
+#[tokio::test]
+async fn a_session_ends_after_its_lifetime_however_busy() {
+    let lifetime = Duration::from_millis(1500);
+    let server = TestServer::start_with(|c| c.smtp_session_lifetime = lifetime).await;
+    let addr = server.smtp_addr();
+
+    let started = Instant::now();
+    let mut busy = Smtp::open(addr).await;
+    let last = loop {
+        let reply = busy.command("NOOP").await;
+        if reply.code != 250 {
+            break reply;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a busy session outlived its lifetime"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    last.assert_status(421, "4.7.0");
+    assert!(started.elapsed() >= lifetime, "{:?}", started.elapsed());
+    busy.closed().await;
+
+    // A silent session ends at its lifetime too, long before the 60 s idle timeout.
+    let started = Instant::now();
+    let mut silent = Smtp::connect(addr).await;
+    silent.reply().await.assert_code(220);
+    silent.reply().await.assert_status(421, "4.7.0");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    silent.closed().await;
+
+    Smtp::open(addr).await.expect("NOOP", 250).await;
 }
