@@ -11,6 +11,9 @@ use crate::events::Event;
 use crate::mail;
 use crate::store::messages::{self, Delivery, NewMessage};
 
+/// The answer while the disk is full: a temporary failure the sender retries later.
+const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
+
 /// A mailbox a message is addressed to.
 #[derive(Debug, Clone)]
 pub struct Recipient {
@@ -28,6 +31,15 @@ pub async fn deliver(
     recipients: &[Recipient],
     raw: Vec<u8>,
 ) -> String {
+    let need = raw.len() as u64 * recipients.len() as u64;
+    match context.store.room_for(need).await {
+        Ok(true) => {}
+        Ok(false) => return NO_ROOM.into(),
+        Err(e) => {
+            tracing::error!("checking the disk's room failed: {e}");
+            return "451 4.3.0 Could not store the message, try again later".into();
+        }
+    }
     let raw = Arc::new(raw);
     let parsed = {
         let raw = raw.clone();
@@ -65,6 +77,7 @@ pub async fn deliver(
     };
     let outcomes = match write.await {
         Ok(outcomes) => outcomes,
+        Err(e) if e.is_disk_full() => return NO_ROOM.into(),
         Err(e) => {
             tracing::error!("storing a message failed: {e}");
             return "451 4.3.0 Could not store the message, try again later".into();

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod messages;
 mod migrations;
 pub mod settings;
+mod space;
 
 use std::collections::HashMap;
 use std::fs::{File, TryLockError};
@@ -22,6 +23,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::accounts::Account;
+use self::space::Space;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
@@ -43,6 +45,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const GATHER_WAIT: Duration = Duration::from_micros(500);
 /// How long the checkpointer lets commits gather before moving their pages into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// A WAL larger than this is checkpointed in RESTART mode: writers wait a moment for readers to
+/// let go, so the WAL starts over from its beginning instead of growing without bound.
+const WAL_RESTART_BYTES: i64 = 32 << 20;
+/// What SQLite truncates the WAL file back to when it starts over (`journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
 /// What the store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +72,8 @@ pub enum StoreError {
     Closed,
     #[error("the write transaction did not commit: {0}")]
     CommitFailed(String),
+    #[error("the disk is full")]
+    DiskFull,
     #[error("a store task panicked")]
     Panicked,
 }
@@ -86,13 +95,32 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the write failed for want of disk room (or of room under the database's limit).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::DiskFull => true,
+            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(SqliteCode::DiskFull),
+            _ => false,
+        }
+    }
+}
+
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A queued write: runs inside the group's transaction, then learns whether the group committed.
 trait WriteJob: Send {
-    fn run(&mut self, conn: &Connection);
-    fn finish(self: Box<Self>, committed: Result<(), String>);
+    /// Runs the job; true when it failed for want of disk room.
+    fn run(&mut self, conn: &Connection) -> bool;
+    fn finish(self: Box<Self>, committed: Result<(), GroupFailure>);
+}
+
+/// Why a group did not commit.
+#[derive(Clone)]
+struct GroupFailure {
+    reason: String,
+    disk_full: bool,
 }
 
 struct Job<F, R> {
@@ -106,7 +134,7 @@ where
     F: FnOnce(&Connection) -> StoreResult<R> + Send,
     R: Send,
 {
-    fn run(&mut self, conn: &Connection) {
+    fn run(&mut self, conn: &Connection) -> bool {
         let f = self.f.take().expect("a job runs once");
         // A savepoint per job: one failing job rolls back alone, the group still commits.
         let result = match conn.execute_batch("SAVEPOINT job") {
@@ -128,13 +156,16 @@ where
                 }
             }
         };
+        let disk_full = result.as_ref().is_err_and(StoreError::is_disk_full);
         self.result = Some(result);
+        disk_full
     }
 
-    fn finish(self: Box<Self>, committed: Result<(), String>) {
+    fn finish(self: Box<Self>, committed: Result<(), GroupFailure>) {
         let result = match committed {
             Ok(()) => self.result.unwrap_or(Err(StoreError::Closed)),
-            Err(reason) => Err(StoreError::CommitFailed(reason)),
+            Err(failure) if failure.disk_full => Err(StoreError::DiskFull),
+            Err(failure) => Err(StoreError::CommitFailed(failure.reason)),
         };
         let _ = self.reply.send(result);
     }
@@ -156,6 +187,7 @@ pub struct Store {
     /// Accounts as last read, with the generation they were read at: still true while no
     /// write has happened since. Lets the token check on every request skip the database.
     accounts: Arc<Mutex<HashMap<Uuid, (u64, Account)>>>,
+    space: Arc<Space>,
 }
 
 /// One reader thread's queue and how many reads wait in it.
@@ -192,10 +224,12 @@ impl Store {
             })?;
         }
         let lock = lock_database(path)?;
+        let space = Arc::new(Space::open(path));
         let mut conn = open_connection(path, false)?;
         migrations::run(&mut conn, path)?;
         // Checkpoints run on their own thread so a commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let checkpoint_conn = open_connection(path, false)?;
         let spawn_error = |e: std::io::Error| StoreError::Open {
             path: path.to_path_buf(),
@@ -205,13 +239,15 @@ impl Store {
         let (commits, committed) = mpsc::channel();
         let generation = Arc::new(AtomicU64::new(0));
         let bumps = generation.clone();
+        let writer_space = space.clone();
         let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
-            .spawn(move || writer_loop(conn, commands, commits, bumps))
+            .spawn(move || writer_loop(conn, commands, commits, bumps, writer_space))
             .map_err(spawn_error)?;
+        let checkpoint_space = space.clone();
         let checkpointer = std::thread::Builder::new()
             .name("mailcx-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, committed))
+            .spawn(move || checkpoint_loop(checkpoint_conn, committed, &checkpoint_space))
             .map_err(spawn_error)?;
         let mut readers = Vec::new();
         let mut reader_threads = Vec::new();
@@ -240,7 +276,29 @@ impl Store {
             })),
             generation,
             accounts: Arc::default(),
+            space,
         })
+    }
+
+    /// Whether `bytes` of new mail may be stored. Always, unless a write found the disk full;
+    /// then only what fits in the database's free pages or in the disk's room beyond the
+    /// reserve (twice over: the WAL holds a copy until it is checkpointed).
+    pub async fn room_for(&self, bytes: u64) -> StoreResult<bool> {
+        if !self.space.is_short() {
+            return Ok(true);
+        }
+        let space = self.space.clone();
+        self.read(move |conn| {
+            let disk = space.free_beyond_reserve().unwrap_or(0);
+            if !space.is_short() {
+                return Ok(true);
+            }
+            let free_pages: i64 = conn.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+            let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let free = disk.saturating_add((free_pages * page_size) as u64);
+            Ok(free >= bytes.saturating_mul(2))
+        })
+        .await
     }
 
     /// Runs `f` on one of the reader threads' connections.
@@ -409,6 +467,7 @@ fn writer_loop(
     commands: mpsc::Receiver<Command>,
     commits: mpsc::Sender<()>,
     generation: Arc<AtomicU64>,
+    space: Arc<Space>,
 ) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
     let mut last_group = 1;
@@ -444,7 +503,12 @@ fn writer_loop(
             }
         }
         last_group = batch.len();
-        if commit_group(&conn, &mut batch, &generation) {
+        let (committed, disk_full) = commit_group(&conn, &mut batch, &generation);
+        if disk_full {
+            space.disk_full();
+        }
+        // After a full disk too: a checkpoint lets the WAL start over in the room it has.
+        if committed || disk_full {
             let _ = commits.send(());
         }
     }
@@ -453,15 +517,25 @@ fn writer_loop(
     }
 }
 
-/// Runs the jobs in one transaction and tells each the outcome; true when it committed. The
-/// generation moves on before anyone is answered, so no cached read can outlive the write.
-fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>, generation: &AtomicU64) -> bool {
+/// Runs the jobs in one transaction and tells each the outcome; returns whether it committed and
+/// whether anything found the disk full. The generation moves on before anyone is answered, so
+/// no cached read can outlive the write.
+fn commit_group(
+    conn: &Connection,
+    batch: &mut Vec<Box<dyn WriteJob>>,
+    generation: &AtomicU64,
+) -> (bool, bool) {
+    let mut disk_full = false;
+    let failure = |e: rusqlite::Error| GroupFailure {
+        disk_full: e.sqlite_error_code() == Some(SqliteCode::DiskFull),
+        reason: e.to_string(),
+    };
     let committed = match conn.execute_batch("BEGIN IMMEDIATE") {
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(failure(e)),
         Ok(()) => {
             let mut rolled_back = false;
             for job in batch.iter_mut() {
-                job.run(conn);
+                disk_full |= job.run(conn);
                 // Outside a transaction now, a later job would autocommit on its own while
                 // every job is told the group failed: stop here instead.
                 if conn.is_autocommit() {
@@ -470,28 +544,37 @@ fn commit_group(conn: &Connection, batch: &mut Vec<Box<dyn WriteJob>>, generatio
                 }
             }
             if rolled_back {
-                Err("SQLite rolled the transaction back".to_string())
+                Err(GroupFailure {
+                    reason: "SQLite rolled the transaction back".to_string(),
+                    disk_full,
+                })
             } else {
                 conn.execute_batch("COMMIT").map_err(|e| {
                     let _ = conn.execute_batch("ROLLBACK");
-                    e.to_string()
+                    failure(e)
                 })
             }
         }
     };
-    if let Err(reason) = &committed {
-        tracing::error!("write transaction failed: {reason}");
+    if let Err(failure) = &committed {
+        disk_full |= failure.disk_full;
+        tracing::error!("write transaction failed: {}", failure.reason);
     }
     generation.fetch_add(1, Ordering::Release);
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
-    committed.is_ok()
+    (committed.is_ok(), disk_full)
 }
 
 /// Moves committed pages from the WAL into the database file, a moment after commits, until the
-/// writer is gone. With nothing committed it sleeps: an idle server never wakes.
-fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
+/// writer is gone. With nothing committed it sleeps: an idle server never wakes. Once the WAL
+/// passes `WAL_RESTART_BYTES`, or the disk is short of room, the checkpoint makes the WAL start
+/// over, so it stays bounded under any load.
+fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, space: &Space) {
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap_or(4096);
     while committed.recv().is_ok() {
         // Let further commits gather so one checkpoint covers them all.
         let deadline = Instant::now() + CHECKPOINT_EVERY;
@@ -506,7 +589,18 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>) {
                 }
             }
         }
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        // PASSIVE copies what it can without holding anyone up. Readers that are always busy
+        // keep the WAL from starting over, though: once it holds more than the limit (or the
+        // disk is short), RESTART waits a moment for them, and the next commit starts over.
+        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+        let restart = match passive {
+            Ok(frames) => frames.saturating_mul(page_size) > WAL_RESTART_BYTES || space.is_short(),
+            Err(e) => {
+                tracing::warn!("checkpoint failed: {e}");
+                space.is_short()
+            }
+        };
+        if restart && let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
             tracing::warn!("checkpoint failed: {e}");
         }
         if writer_gone {
