@@ -82,3 +82,44 @@ pub(super) fn run(conn: &mut Connection, path: &Path) -> StoreResult<()> {
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_stored_with_parsed_bodies_keeps_its_raw_bytes_through_migration_3() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        let mut conn = Connection::open(&path).unwrap();
+        // A database as the build with two migrations left it, with one message.
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..2] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 2).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (id, address, password_hash, quota, created_at) VALUES ('a', 'a@mail.cx', 'h', 10, 0);
+             INSERT INTO messages (seq, id, account_id, sender, from_header, subject, preview_text, size, created_at)
+                 VALUES (1, 'm', 'a', 's', 'f', 'subject', 'p', 3, 0);
+             INSERT INTO message_contents (seq, raw, text_body, html_body, attachments) VALUES (1, x'616263', 't', NULL, '[]');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        run(&mut conn, &path).unwrap();
+        let raw: Vec<u8> = conn
+            .query_row("SELECT raw FROM message_contents WHERE seq = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(raw, b"abc");
+        let columns: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('message_contents')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(columns, 2, "seq and raw are left");
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 3);
+    }
+}
