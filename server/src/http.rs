@@ -60,8 +60,8 @@ pub async fn serve(
             _ = crate::stopping(&mut shutdown) => break,
             accepted = accept(&listener, "HTTP", &mut failing) => accepted,
         };
-        let Some(permit) = limits.connections.admit(peer.ip()) else {
-            tokio::spawn(refuse(stream, peer));
+        let Some(permit) = limits.connections.admit(peer) else {
+            tokio::spawn(refuse(stream));
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -86,8 +86,7 @@ pub async fn serve(
 }
 
 /// Answers a connection over the limits with `429 too_many_connections` and closes it.
-async fn refuse(mut stream: TcpStream, peer: SocketAddr) {
-    tracing::warn!("HTTP connection from {peer} refused: too many connections");
+async fn refuse(mut stream: TcpStream) {
     let response = error_response(
         "HTTP/1.1 429 Too Many Requests",
         &["retry-after: 1", "connection: close"],

@@ -110,6 +110,7 @@ impl Server {
             header_timeout: state.config.http_header_timeout,
             idle_timeout: state.config.http_idle_timeout,
             connections: ConnectionLimits::new(
+                "HTTP",
                 state.config.http_max_connections,
                 state.config.http_max_connections_per_client,
                 state.config.trusted_proxies.clone(),

@@ -70,6 +70,7 @@ impl SmtpContext {
 /// (a client is an IPv4 address or an IPv6 /64).
 pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdown: watch::Receiver<bool>) {
     let limits = ConnectionLimits::new(
+        "SMTP",
         context.max_connections,
         context.max_connections_per_client,
         Vec::new(),
@@ -81,7 +82,7 @@ pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdow
             _ = crate::stopping(&mut shutdown) => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
             (stream, peer) = accept(&listener, "SMTP", &mut failing) => {
-                match limits.admit(peer.ip()) {
+                match limits.admit(peer) {
                     Some(permit) => {
                         let context = context.clone();
                         sessions.spawn(async move {
@@ -90,7 +91,7 @@ pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdow
                         });
                     }
                     None => {
-                        tokio::spawn(turn_away(stream, peer));
+                        tokio::spawn(turn_away(stream));
                     }
                 }
             }
@@ -105,10 +106,13 @@ pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdow
     }
 }
 
-async fn turn_away(mut stream: TcpStream, peer: SocketAddr) {
-    tracing::warn!("SMTP connection from {peer} refused: too many connections");
-    let _ = stream
-        .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
-        .await;
-    let _ = stream.shutdown().await;
+/// Answers a connection over the limits with `421` and closes it, within a deadline.
+async fn turn_away(mut stream: TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        stream
+            .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
+            .await?;
+        stream.shutdown().await
+    })
+    .await;
 }
