@@ -3,7 +3,11 @@
 //! Run with `cargo bench -p mailcx-tests --bench mail`. Prints:
 //! - durable SMTP ingest of 5 KB messages over 8 concurrent connections, in messages per second
 //!   (every message counted has had its `250`, which the server sends only after the commit);
-//! - `GET /api/messages` p50/p99 for a mailbox holding 1,000 and then 100,000 messages.
+//! - `GET /api/messages` p50/p99 for a mailbox holding 1,000 and then 100,000 messages;
+//! - the largest the WAL file grew to meanwhile.
+//!
+//! `MAILCX_BENCH_SOAK_SECS=300` adds a soak: ingest over 8 connections for that long, printing the
+//! rate and the WAL's ceiling each minute.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +31,7 @@ async fn main() {
     config.retention = Duration::ZERO;
     config.quota = u64::MAX / 2;
     let server = Server::start(config).await.expect("server starts");
+    let wal = WalWatch::start(dir.path().join("bench.db-wal"));
     let client = Client::new(&server.http_url());
     let credentials = Credentials {
         address: "bench@mail.cx".into(),
@@ -63,7 +68,71 @@ async fn main() {
         "  mailbox of {LARGE_MAILBOX:>7}: p50 {:>7.3} ms  p99 {:>7.3} ms  (target: p99 < 5 ms at both)",
         large.0, large.1
     );
+    println!();
+    println!(
+        "WAL file at most {:.1} MiB (target: tens of MiB)",
+        wal.ceiling_mib()
+    );
+    if let Some(secs) = std::env::var("MAILCX_BENCH_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        soak(server.smtp_addr, &message, Duration::from_secs(secs), &wal).await;
+    }
     server.shutdown().await;
+}
+
+/// The largest size a WAL file reached, sampled every 20 ms.
+struct WalWatch {
+    ceiling: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WalWatch {
+    fn start(path: std::path::PathBuf) -> WalWatch {
+        let ceiling = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = ceiling.clone();
+        std::thread::spawn(move || {
+            loop {
+                let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+                seen.fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        WalWatch { ceiling }
+    }
+
+    fn ceiling_mib(&self) -> f64 {
+        self.ceiling.load(std::sync::atomic::Ordering::Relaxed) as f64 / (1 << 20) as f64
+    }
+}
+
+/// Ingests for `length` in rounds of a minute at most, printing each round's rate and the WAL's
+/// ceiling so far.
+async fn soak(addr: std::net::SocketAddr, message: &[u8], length: Duration, wal: &WalWatch) {
+    println!();
+    println!("soak: {CONNECTIONS} connections for {} s", length.as_secs());
+    let started = Instant::now();
+    let mut total = 0;
+    while started.elapsed() < length {
+        let round = Instant::now();
+        let mut sent = 0;
+        while round.elapsed() < Duration::from_secs(60) && started.elapsed() < length {
+            sent += ingest(addr, message, 8_000).await.0;
+        }
+        total += sent;
+        println!(
+            "  {:>4} s: {:.0} messages/s this round, WAL at most {:.1} MiB",
+            started.elapsed().as_secs(),
+            sent as f64 / round.elapsed().as_secs_f64(),
+            wal.ceiling_mib()
+        );
+    }
+    println!(
+        "  {total} messages in {:.0} s = {:.0} messages/s; WAL at most {:.1} MiB",
+        started.elapsed().as_secs_f64(),
+        total as f64 / started.elapsed().as_secs_f64(),
+        wal.ceiling_mib()
+    );
 }
 
 /// A 5 KB plain-text message with a few headers.
