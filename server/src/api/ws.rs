@@ -15,8 +15,6 @@ use crate::events::Event;
 
 /// Sockets one mailbox may hold open.
 pub const MAX_SOCKETS_PER_MAILBOX: usize = 3;
-/// How long a new socket has to send its `auth` frame.
-const AUTH_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the server pings.
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Close code for a refused socket (policy violation).
@@ -46,7 +44,8 @@ pub async fn connect(
 async fn session(mut socket: WebSocket, state: AppState) {
     // Subscribed before auth_ok, so nothing stored after auth_ok can be missed.
     let mut events = state.events.subscribe();
-    let token = match tokio::time::timeout(AUTH_DEADLINE, next_text(&mut socket)).await {
+    let deadline = state.config.ws_auth_timeout;
+    let token = match tokio::time::timeout(deadline, next_text(&mut socket)).await {
         Ok(Some(text)) => match serde_json::from_str::<WsClientFrame>(&text) {
             Ok(WsClientFrame::Auth { token }) => token,
             Err(_) => {
@@ -58,7 +57,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
             return refuse(
                 socket,
                 ErrorCode::InvalidAuthMessage,
-                "no auth frame within 10 seconds",
+                &format!("no auth frame within {deadline:?}"),
             )
             .await;
         }
