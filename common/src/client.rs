@@ -391,19 +391,85 @@ impl Subscription {
     }
 }
 
-/// A transport failure, described by its innermost cause ("Connection refused (os error 111)")
-/// rather than the outer layers' "error sending request for url (…)".
-fn transport(error: impl std::error::Error) -> ClientError {
+/// A transport failure, described by its innermost cause rather than the outer layers' "error
+/// sending request for url (…)", in words that read the same on every platform: "connection
+/// refused", not the OS's "Connection refused (os error 111)" or Windows' longer sentence.
+fn transport(error: impl std::error::Error + 'static) -> ClientError {
+    use std::io::ErrorKind::*;
     let mut cause: &dyn std::error::Error = &error;
-    while let Some(source) = cause.source() {
-        cause = source;
+    let mut kind = None;
+    loop {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            kind = Some(io.kind());
+        }
+        match cause.source() {
+            Some(source) => cause = source,
+            None => break,
+        }
     }
-    ClientError::Transport(cause.to_string())
+    let why = match kind {
+        // These kinds name what happened to the connection; their Display is the same everywhere.
+        Some(
+            kind @ (ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | TimedOut
+            | HostUnreachable | NetworkUnreachable | NetworkDown | AddrNotAvailable | BrokenPipe
+            | UnexpectedEof),
+        ) => kind.to_string(),
+        // Anything else (a failed name lookup, say): the innermost text, without an errno.
+        _ => {
+            let text = cause.to_string();
+            match text.rsplit_once(" (os error ") {
+                Some((words, errno)) if errno.trim_end_matches(')').parse::<i32>().is_ok() => {
+                    words.to_string()
+                }
+                _ => text,
+            }
+        }
+    };
+    ClientError::Transport(why)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::disposition_filename;
+    use super::{disposition_filename, transport};
+
+    /// An error that wraps another, the way reqwest and hyper wrap the I/O error underneath.
+    #[derive(Debug)]
+    struct Wrapped(std::io::Error);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request for url (http://127.0.0.1:9/api/domains)")
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn transport_errors_read_the_same_on_every_platform() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let refused = std::net::TcpStream::connect(closed).unwrap_err();
+        assert_eq!(
+            transport(Wrapped(refused)).to_string(),
+            "cannot reach the server: connection refused"
+        );
+        let other = std::io::Error::other("No such file or directory (os error 2)");
+        assert_eq!(
+            transport(Wrapped(other)).to_string(),
+            "cannot reach the server: No such file or directory"
+        );
+        let plain = std::io::Error::other("dns error");
+        assert_eq!(
+            transport(Wrapped(plain)).to_string(),
+            "cannot reach the server: dns error"
+        );
+    }
 
     #[test]
     fn disposition_filenames_are_read_like_the_server_writes_them() {

@@ -74,6 +74,14 @@ pub struct Config {
     #[arg(long, env = "MAILCX_QUOTA", default_value_t = 41_943_040)]
     pub quota: u64,
 
+    /// A new WebSocket must send its auth frame within this long, e.g. 10s.
+    #[arg(long, env = "MAILCX_WS_AUTH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub ws_auth_timeout: Duration,
+
+    /// On shutdown, in-flight requests and SMTP transactions get this long to finish, e.g. 5s.
+    #[arg(long, env = "MAILCX_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
     /// How long mail is kept after receipt, e.g. 24h, 90m, 30s, 7d; 0 keeps mail forever.
     #[arg(long, env = "MAILCX_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub retention: Duration,
@@ -130,6 +138,8 @@ impl std::fmt::Debug for Config {
             .field("accounts_per_hour", &self.accounts_per_hour)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
             .field("quota", &self.quota)
+            .field("ws_auth_timeout", &self.ws_auth_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
             .field("retention", &self.retention)
             .field("max_message_size", &self.max_message_size)
             .field("max_recipients", &self.max_recipients)
@@ -250,6 +260,8 @@ mod tests {
         assert_eq!(config.rate_limit, 8);
         assert_eq!(config.domains, vec!["mail.cx".to_string()]);
         assert_eq!(config.http_addr.port(), 0);
+        assert_eq!(config.ws_auth_timeout, Duration::from_secs(10));
+        assert_eq!(config.shutdown_grace, Duration::from_secs(5));
     }
 
     #[test]

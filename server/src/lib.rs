@@ -36,9 +36,6 @@ use crate::slots::Slots;
 use crate::smtp::SmtpContext;
 use crate::store::{Store, settings};
 
-/// How long in-flight requests and SMTP transactions get to finish once shutdown starts.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
 /// Starts servers.
 pub struct Server;
 
@@ -51,6 +48,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     store: Store,
+    /// How long in-flight requests and SMTP transactions get to finish once shutdown starts.
+    shutdown_grace: Duration,
 }
 
 impl Server {
@@ -58,6 +57,7 @@ impl Server {
     /// `RunningServer::shutdown`.
     pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         let db_path = config.db_path();
+        let shutdown_grace = config.shutdown_grace;
         let store = {
             let path = db_path.clone();
             tokio::task::spawn_blocking(move || Store::open(&path)).await??
@@ -126,6 +126,7 @@ impl Server {
             shutdown,
             tasks,
             store,
+            shutdown_grace,
         })
     }
 }
@@ -140,10 +141,11 @@ impl RunningServer {
     /// database cleanly.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        let grace = self.shutdown_grace;
         for mut task in self.tasks {
             // A client stalled mid-request must not hold the server up forever.
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
-                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them");
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                tracing::warn!("connections still open after {grace:?}; closing them");
                 task.abort();
                 let _ = task.await;
             }

@@ -3,8 +3,6 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use mailcx_common::{AccountToken, Client, Credentials};
@@ -261,66 +259,4 @@ where
         );
         tokio::time::sleep(every).await;
     }
-}
-
-/// The `mailcx-server` binary, built (or found up to date) once per test process with the same
-/// cargo and profile that built the running test, so a test never runs a stale binary.
-pub fn server_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(build_server_binary).clone()
-}
-
-fn build_server_binary() -> PathBuf {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-    // target/<profile dir>/deps/<this test>: the profile dir names the profile that built us.
-    let exe = std::env::current_exe().expect("the test's own path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .and_then(Path::file_name)
-        .and_then(|n| n.to_str())
-        .unwrap_or("debug");
-    let profile = if profile_dir == "debug" {
-        "dev"
-    } else {
-        profile_dir
-    };
-    let mut command = Command::new(cargo);
-    command
-        .args(["build", "--quiet", "--message-format=json", "-p", "mailcx-server"])
-        .args(["--bin", "mailcx-server", "--profile", profile])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    // The variables cargo sets for a running test would make build scripts (ring's) see a changed
-    // environment and rebuild half the tree every time; the nested build must not see them.
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let set_by_cargo_for_tests = ["CARGO_MANIFEST_", "CARGO_PKG_", "CARGO_BIN_"]
-            .iter()
-            .any(|prefix| key.starts_with(prefix))
-            || matches!(
-                key,
-                "CARGO_CRATE_NAME"
-                    | "CARGO_PRIMARY_PACKAGE"
-                    | "CARGO_TARGET_TMPDIR"
-                    | "CARGO_RUSTC_CURRENT_DIR"
-                    | "OUT_DIR"
-            );
-        if set_by_cargo_for_tests {
-            command.env_remove(key);
-        }
-    }
-    let output = command.output().expect("cargo runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "cargo build -p mailcx-server failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "mailcx-server")
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .unwrap_or_else(|| panic!("cargo did not report the mailcx-server executable:\n{stdout}"))
 }

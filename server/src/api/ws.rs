@@ -16,8 +16,6 @@ use crate::events::Event;
 
 /// Sockets one mailbox may hold open.
 pub const MAX_SOCKETS_PER_MAILBOX: usize = 3;
-/// How long a new socket has to send its `auth` frame.
-const AUTH_DEADLINE: Duration = Duration::from_secs(10);
 /// Close code for a socket whose client stopped answering pings.
 const GOING_AWAY: u16 = 1001;
 /// Close code for a refused socket (policy violation).
@@ -45,7 +43,8 @@ pub async fn connect(
 }
 
 async fn session(mut socket: WebSocket, state: AppState) {
-    let token = match tokio::time::timeout(AUTH_DEADLINE, next_text(&mut socket)).await {
+    let deadline = state.config.ws_auth_timeout;
+    let token = match tokio::time::timeout(deadline, next_text(&mut socket)).await {
         Ok(Some(text)) => match serde_json::from_str::<WsClientFrame>(&text) {
             Ok(WsClientFrame::Auth { token }) => token,
             Err(_) => {
@@ -57,7 +56,7 @@ async fn session(mut socket: WebSocket, state: AppState) {
             return refuse(
                 socket,
                 ErrorCode::InvalidAuthMessage,
-                "no auth frame within 10 seconds",
+                &format!("no auth frame within {deadline:?}"),
             )
             .await;
         }

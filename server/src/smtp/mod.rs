@@ -3,7 +3,6 @@
 mod deliver;
 mod session;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +42,8 @@ pub struct SmtpContext {
     pub max_connections_per_client: usize,
     /// How long stored mail is kept; zero keeps it forever.
     pub retention: Duration,
+    /// How long sessions get to finish once shutdown starts.
+    pub shutdown_grace: Duration,
 }
 
 impl SmtpContext {
@@ -62,6 +63,7 @@ impl SmtpContext {
             max_connections: config.smtp_max_connections,
             max_connections_per_client: config.smtp_max_connections_per_client,
             retention: config.retention,
+            shutdown_grace: config.shutdown_grace,
         }
     }
 }
@@ -98,7 +100,9 @@ pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdow
         }
     }
     let drain = async { while sessions.join_next().await.is_some() {} };
-    if tokio::time::timeout(crate::SHUTDOWN_GRACE - Duration::from_millis(500), drain)
+    // Give up a tenth before the server's own grace ends, so sessions are ended here, not aborted
+    // with the whole task.
+    if tokio::time::timeout(context.shutdown_grace * 9 / 10, drain)
         .await
         .is_err()
     {

@@ -344,25 +344,33 @@ async fn an_idle_client_gets_421_and_is_disconnected() {
     let server = TestServer::start_with(|c| c.smtp_idle_timeout = Duration::from_secs(1)).await;
     let (_, demo) = server.create_mailbox("demo").await;
 
+    // The three clients sit out the idle timeout side by side rather than one after another.
     // Silent from the start.
-    let mut silent = Smtp::connect(server.smtp_addr()).await;
-    silent.reply().await.assert_code(220);
-    silent.reply().await.assert_status(421, "4.4.2");
-    silent.closed().await;
+    let silent = async {
+        let mut silent = Smtp::connect(server.smtp_addr()).await;
+        silent.reply().await.assert_code(220);
+        silent.reply().await.assert_status(421, "4.4.2");
+        silent.closed().await;
+    };
 
     // Silent in the middle of a transaction, and in the middle of DATA.
-    let mut midway = Smtp::open(server.smtp_addr()).await;
-    midway.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
-    midway.reply().await.assert_code(421);
-    midway.closed().await;
+    let midway = async {
+        let mut midway = Smtp::open(server.smtp_addr()).await;
+        midway.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+        midway.reply().await.assert_code(421);
+        midway.closed().await;
+    };
 
-    let mut in_data = Smtp::open(server.smtp_addr()).await;
-    in_data.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
-    in_data.expect("RCPT TO:<demo@mail.cx>", 250).await;
-    in_data.expect("DATA", 354).await;
-    in_data.write(b"Subject: half\r\n\r\nhalf a mes").await;
-    in_data.reply().await.assert_code(421);
-    in_data.closed().await;
+    let in_data = async {
+        let mut in_data = Smtp::open(server.smtp_addr()).await;
+        in_data.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+        in_data.expect("RCPT TO:<demo@mail.cx>", 250).await;
+        in_data.expect("DATA", 354).await;
+        in_data.write(b"Subject: half\r\n\r\nhalf a mes").await;
+        in_data.reply().await.assert_code(421);
+        in_data.closed().await;
+    };
+    tokio::join!(silent, midway, in_data);
     assert_eq!(count(&demo).await, 0, "half a message is never stored");
 
     // A client that keeps talking is served.

@@ -8,11 +8,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use mailcx_tests::{PASSWORD, credentials, server_binary};
+use crate::support::{PASSWORD, SERVER_BINARY, credentials};
 
 /// The binary with a clean environment, so no `MAILCX_*` or `RUST_LOG` of the caller leaks in.
 fn server_command() -> Command {
-    let mut command = Command::new(server_binary());
+    let mut command = Command::new(SERVER_BINARY);
     command
         .env_clear()
         .env("RUST_LOG", "info")
@@ -69,12 +69,13 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
     lines
 }
 
-/// Starts the binary on free loopback ports over `db`; returns it and its HTTP base URL, learnt
-/// from the log line.
-fn start_binary(db: &Path) -> (Running, String) {
+/// Starts the binary on free loopback ports over `db` with `flags`; returns it and its HTTP base
+/// URL, learnt from the log line.
+fn start_binary(db: &Path, flags: &[&str]) -> (Running, String) {
     let child = server_command()
         .args(["--http-addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--db"])
         .arg(db)
+        .args(flags)
         .spawn()
         .expect("the binary starts");
     let mut child = Running(child);
@@ -116,7 +117,7 @@ fn terminate(child: &mut Running) -> Option<ExitStatus> {
 async fn the_binary_serves_and_exits_0_promptly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data").join("mailcx.db");
-    let (mut child, url) = start_binary(&db);
+    let (mut child, url) = start_binary(&db, &[]);
     let client = mailcx_common::Client::new(&url);
     assert_eq!(client.domains().await.unwrap()[0].domain, "mail.cx");
     let account = client
@@ -152,7 +153,8 @@ async fn the_binary_serves_and_exits_0_promptly_on_sigterm() {
 #[tokio::test]
 async fn sigterm_is_not_held_up_by_clients_that_stall_mid_request() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, url) = start_binary(&dir.path().join("mailcx.db"));
+    // A short grace (the flag takes whole seconds), so the test does not sit out the default 5 s.
+    let (mut child, url) = start_binary(&dir.path().join("mailcx.db"), &["--shutdown-grace", "1s"]);
     let addr = url.trim_start_matches("http://").to_string();
     // One client stops halfway through its headers, another halfway through its body: a slow or
     // hostile client must not be able to keep the server from stopping.
