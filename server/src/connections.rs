@@ -13,8 +13,30 @@ use crate::slots::{Slot, Slots};
 
 /// Pause after a failed accept (out of descriptors and the like) before the next try.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// Refused connections are logged at most this often, so a flood of them cannot flood the log.
-const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(1);
+/// Refused connections and failed accepts are logged at most this often, with a count, so a
+/// flood of them cannot flood the log.
+const LOGGED_EVERY: Duration = Duration::from_secs(10);
+
+/// Counts events and says when to log them: the first at once, then at most once per
+/// `LOGGED_EVERY`.
+#[derive(Default)]
+pub struct LogThrottle {
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl LogThrottle {
+    /// Counts one event; `Some(n)` when it is time for a log line about the `n` since the last.
+    pub fn tick(&self) -> Option<u64> {
+        let mut state = self.state.lock().expect("log throttle lock");
+        state.1 += 1;
+        if state.0.is_some_and(|logged| logged.elapsed() < LOGGED_EVERY) {
+            return None;
+        }
+        let count = state.1;
+        *state = (Some(Instant::now()), 0);
+        Some(count)
+    }
+}
 
 /// How many connections are served at once, in all and per client.
 pub struct ConnectionLimits {
@@ -24,8 +46,7 @@ pub struct ConnectionLimits {
     per_client: Arc<Slots<IpAddr>>,
     /// Clients the per-client cap does not apply to (trusted proxies carry many clients).
     exempt: Vec<IpAddr>,
-    /// When refusals were last logged, and how many came since.
-    refusals: Mutex<(Option<Instant>, u64)>,
+    refusals: LogThrottle,
 }
 
 /// One admitted connection; its place is given back on drop.
@@ -42,7 +63,7 @@ impl ConnectionLimits {
             total: Arc::new(Semaphore::new(total)),
             per_client: Slots::new(per_client),
             exempt,
-            refusals: Mutex::new((None, 0)),
+            refusals: LogThrottle::default(),
         }
     }
 
@@ -69,36 +90,26 @@ impl ConnectionLimits {
     }
 
     fn log_refusal(&self, peer: SocketAddr) {
-        let mut refusals = self.refusals.lock().expect("refusal log lock");
-        refusals.1 += 1;
-        if refusals
-            .0
-            .is_none_or(|logged| logged.elapsed() >= REFUSALS_LOGGED_EVERY)
-        {
+        if let Some(count) = self.refusals.tick() {
             tracing::warn!(
-                "{}: refused {} connection(s) over the limits, the last from {peer}",
-                self.what,
-                refusals.1
+                "{}: refused {count} connection(s) over the limits, the last from {peer}",
+                self.what
             );
-            *refusals = (Some(Instant::now()), 0);
         }
     }
 }
 
-/// Accepts the next connection. A failed accept (out of file descriptors, mostly) is logged once
-/// per run of failures, then retried after a short pause, so the listener neither spins nor dies.
-pub async fn accept(listener: &TcpListener, what: &str, failing: &mut bool) -> (TcpStream, SocketAddr) {
+/// Accepts the next connection. A failed accept (out of file descriptors, mostly) is retried
+/// after a short pause, so the listener neither spins nor dies, and logged through `failures`.
+pub async fn accept(listener: &TcpListener, what: &str, failures: &LogThrottle) -> (TcpStream, SocketAddr) {
     loop {
         match listener.accept().await {
-            Ok(accepted) => {
-                if std::mem::take(failing) {
-                    tracing::info!("{what}: accepting connections again");
-                }
-                return accepted;
-            }
+            Ok(accepted) => return accepted,
             Err(e) => {
-                if !std::mem::replace(failing, true) {
-                    tracing::warn!("{what}: accepting a connection failed ({e}); retrying");
+                if let Some(count) = failures.tick() {
+                    tracing::warn!(
+                        "{what}: accepting a connection failed ({e}); retrying ({count} failure(s))"
+                    );
                 }
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
             }
@@ -109,6 +120,16 @@ pub async fn accept(listener: &TcpListener, what: &str, failing: &mut bool) -> (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttled_log_speaks_first_then_counts() {
+        let log = LogThrottle::default();
+        assert_eq!(log.tick(), Some(1));
+        assert_eq!(log.tick(), None);
+        assert_eq!(log.tick(), None);
+        log.state.lock().unwrap().0 = Some(Instant::now() - LOGGED_EVERY);
+        assert_eq!(log.tick(), Some(3));
+    }
 
     #[test]
     fn limits_apply_in_all_and_per_client_but_not_to_exempt_clients() {

@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::connections::{ConnectionLimits, accept};
+use crate::connections::{ConnectionLimits, LogThrottle, accept};
 use crate::idle::Idle;
 
 /// How long a refused connection gets to take its `429` before it is dropped.
@@ -54,11 +54,11 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout);
     let graceful = GracefulShutdown::new();
     let limits = Arc::new(limits);
-    let mut failing = false;
+    let failures = LogThrottle::default();
     loop {
         let (stream, peer) = tokio::select! {
             _ = crate::stopping(&mut shutdown) => break,
-            accepted = accept(&listener, "HTTP", &mut failing) => accepted,
+            accepted = accept(&listener, "HTTP", &failures) => accepted,
         };
         let Some(permit) = limits.connections.admit(peer) else {
             tokio::spawn(refuse(stream));

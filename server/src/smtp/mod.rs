@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::connections::{ConnectionLimits, accept};
+use crate::connections::{ConnectionLimits, LogThrottle, accept};
 use crate::events::Events;
 use crate::retention::Schedule;
 use crate::store::Store;
@@ -78,12 +78,12 @@ pub async fn serve(listener: TcpListener, context: Arc<SmtpContext>, mut shutdow
         Vec::new(),
     );
     let mut sessions = JoinSet::new();
-    let mut failing = false;
+    let failures = LogThrottle::default();
     loop {
         tokio::select! {
             _ = crate::stopping(&mut shutdown) => break,
             Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
-            (stream, peer) = accept(&listener, "SMTP", &mut failing) => {
+            (stream, peer) = accept(&listener, "SMTP", &failures) => {
                 match limits.admit(peer) {
                     Some(permit) => {
                         let context = context.clone();

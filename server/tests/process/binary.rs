@@ -12,7 +12,19 @@ use crate::support::{PASSWORD, SERVER_BINARY, credentials};
 
 /// The binary with a clean environment, so no `MAILCX_*` or `RUST_LOG` of the caller leaks in.
 fn server_command() -> Command {
-    let mut command = Command::new(SERVER_BINARY);
+    server_command_under(&[])
+}
+
+/// The binary run by `wrapper` (a program and its arguments, e.g. `prlimit --nofile=64 --`).
+fn server_command_under(wrapper: &[&str]) -> Command {
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(SERVER_BINARY);
+            command
+        }
+        None => Command::new(SERVER_BINARY),
+    };
     command
         .env_clear()
         .env("RUST_LOG", "info")
@@ -72,7 +84,20 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 /// Starts the binary on free loopback ports over `db` with `flags`; returns it and its HTTP base
 /// URL, learnt from the log line.
 fn start_binary(db: &Path, flags: &[&str]) -> (Running, String) {
-    let child = server_command()
+    let (child, url, lines) = start_binary_under(&[], db, flags);
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, url)
+}
+
+/// Starts the binary under `wrapper` like `start_binary`; also returns the lines it prints from
+/// then on, which the caller must keep reading.
+fn start_binary_under(
+    wrapper: &[&str],
+    db: &Path,
+    flags: &[&str],
+) -> (Running, String, mpsc::Receiver<String>) {
+    let child = server_command_under(wrapper)
         .args(["--http-addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--db"])
         .arg(db)
         .args(flags)
@@ -97,9 +122,7 @@ fn start_binary(db: &Path, flags: &[&str]) -> (Running, String) {
             Err(e) => panic!("no {MARK:?} line ({e}); the binary printed: {seen:#?}"),
         }
     };
-    // Keep draining its output so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, format!("http://{addr}"))
+    (child, format!("http://{addr}"), lines)
 }
 
 /// Sends SIGTERM to the child and waits (with a deadline) for it to exit.
@@ -233,4 +256,33 @@ fn an_unusable_database_exits_1_with_one_line_naming_it() {
     assert_eq!(errors.len(), 1, "one line names the file: {output}");
     assert!(errors[0].starts_with("mailcx-server: "), "{output}");
     assert!(!output.contains("panicked"), "{output}");
+}
+
+#[tokio::test]
+async fn running_out_of_file_descriptors_is_logged_once_and_ridden_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mailcx.db");
+    let (mut child, url, lines) = start_binary_under(&["prlimit", "--nofile=64", "--"], &db, &[]);
+    let addr = url.trim_start_matches("http://").to_string();
+    // More connections than the server has descriptors: accept fails with EMFILE.
+    let flood: Vec<TcpStream> = (0..120).map(|_| TcpStream::connect(&addr).unwrap()).collect();
+    const FAILED: &str = "accepting a connection failed";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains(FAILED)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        seen.push(
+            lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {FAILED:?} line: {seen:#?}")),
+        );
+    }
+    // The flood goes away and the server serves again; it said so once, not once per try.
+    drop(flood);
+    let domains = mailcx_common::Client::new(&url).domains().await.unwrap();
+    assert_eq!(domains[0].domain, "mail.cx");
+    let _ = terminate(&mut child);
+    seen.extend(lines.iter());
+    let failures = seen.iter().filter(|l| l.contains(FAILED)).count();
+    assert_eq!(failures, 1, "{seen:#?}");
 }
