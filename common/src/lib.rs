@@ -3,9 +3,11 @@
 
 pub mod client;
 pub mod error;
+pub mod pro;
 pub mod types;
 pub mod validate;
 
 pub use client::{Client, ClientError, Subscription};
 pub use error::{ErrorBody, ErrorCode};
+pub use pro::*;
 pub use types::*;

@@ -1,7 +1,9 @@
-//! Passwords (Argon2id on a bounded pool of blocking threads), mailbox JWTs (HS256), and the
-//! `Mailbox` extractor that turns a Bearer token into the caller's account.
+//! Passwords (Argon2id on a bounded pool of blocking threads), JWTs (HS256) for mailboxes and for
+//! Pro users, `tm_pro_` API tokens (stored as SHA-256 hashes), and the extractors that turn a
+//! Bearer credential into the caller: `Mailbox` and `Pro`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::phc::PasswordHash;
@@ -12,12 +14,15 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use subtle::ConstantTimeEq;
+use tokio::sync::{Notify, Semaphore, watch};
 use uuid::Uuid;
 
 use crate::api::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::store::Store;
 use crate::store::accounts::Account;
+use crate::store::pro::{self, ProUser};
 
 /// Argon2id cost from the contract: m=19456 KiB, t=2, p=1.
 fn argon2() -> Argon2<'static> {
@@ -28,12 +33,42 @@ fn argon2() -> Argon2<'static> {
 /// The claims of a mailbox JWT.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
-    /// The account id.
+    /// The account id, or the Pro user's id.
     sub: Uuid,
-    /// The account's token version when issued; a reset bumps it and retires older tokens.
+    /// The account's (or user's) token version when issued; a reset bumps it and retires older
+    /// tokens.
     ver: i64,
     iat: u64,
     exp: u64,
+    /// `"pro"` for a Pro user's JWT; absent for a mailbox's, so neither passes for the other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<String>,
+}
+
+/// The `kind` claim of a Pro user's JWT.
+const PRO_KIND: &str = "pro";
+/// What every API token starts with.
+pub const PRO_TOKEN_PREFIX: &str = "tm_pro_";
+/// Random alphanumerics after the prefix.
+const PRO_TOKEN_RANDOM: usize = 32;
+
+/// A new API token: `tm_pro_` and 32 alphanumerics from a CSPRNG (rand's thread generator,
+/// ChaCha seeded from the operating system).
+pub fn new_pro_token() -> String {
+    use rand::Rng;
+    use rand::distr::Alphanumeric;
+    let random: String = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(PRO_TOKEN_RANDOM)
+        .map(char::from)
+        .collect();
+    format!("{PRO_TOKEN_PREFIX}{random}")
+}
+
+/// What an API token is stored and looked up as.
+pub fn pro_token_hash(token: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).into()
 }
 
 /// Password hashing and token signing for one server.
@@ -47,6 +82,10 @@ pub struct Auth {
     /// Verified against when the address is unknown, so that costs as much as a wrong password.
     /// Made at start, so the first unknown address costs no more than later ones.
     dummy_hash: String,
+    /// API tokens used since their use was last written, with the time of the latest use.
+    token_uses: Mutex<HashMap<Uuid, i64>>,
+    /// Wakes the writer of token uses.
+    token_used: Notify,
 }
 
 impl Auth {
@@ -68,10 +107,12 @@ impl Auth {
             lifetime,
             hashing: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
             dummy_hash,
+            token_uses: Mutex::default(),
+            token_used: Notify::new(),
         }
     }
 
-    /// Hashes a password to a PHC string.
+    /// Hashes a password to a PHC string, on a bounded pool of blocking threads.
     pub async fn hash_password(&self, password: String) -> ApiResult<String> {
         self.run_argon2(move || {
             argon2()
@@ -120,14 +161,101 @@ impl Auth {
             ver: account.token_version,
             iat: now,
             exp: now + self.lifetime.as_secs(),
+            kind: None,
         };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
-    /// The account id and token version of a valid token; `None` for anything else.
+    /// Issues a JWT for a Pro user.
+    pub fn issue_pro(&self, user: &ProUser) -> ApiResult<String> {
+        let now = unix_now();
+        let claims = Claims {
+            sub: user.id,
+            ver: user.token_version,
+            iat: now,
+            exp: now + self.lifetime.as_secs(),
+            kind: Some(PRO_KIND.into()),
+        };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
+    }
+
+    /// The subject, token version and kind of a validly signed, unexpired JWT.
+    fn decode(&self, token: &str) -> Option<Claims> {
+        Some(
+            jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+                .ok()?
+                .claims,
+        )
+    }
+
+    /// The account id and token version of a valid mailbox JWT; `None` for anything else.
     fn verify(&self, token: &str) -> Option<(Uuid, i64)> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Some((data.claims.sub, data.claims.ver))
+        let claims = self.decode(token).filter(|c| c.kind.is_none())?;
+        Some((claims.sub, claims.ver))
+    }
+
+    /// The Pro user a Pro JWT or a live `tm_pro_` token stands for, or `invalid_token`.
+    pub async fn pro_caller(&self, state: &AppState, credential: &str) -> ApiResult<ProCaller> {
+        if credential.starts_with(PRO_TOKEN_PREFIX) {
+            let hash = pro_token_hash(credential);
+            let (token, stored) = state
+                .store
+                .pro_token(hash)
+                .await?
+                .ok_or_else(ApiError::invalid_token)?;
+            if !bool::from(stored.as_slice().ct_eq(hash.as_slice())) {
+                return Err(ApiError::invalid_token());
+            }
+            let user = state
+                .store
+                .pro_user(token.user_id)
+                .await?
+                .ok_or_else(ApiError::invalid_token)?;
+            self.note_token_use(token.id);
+            return Ok(ProCaller {
+                user,
+                token_id: Some(token.id),
+            });
+        }
+        let claims = self
+            .decode(credential)
+            .filter(|c| c.kind.as_deref() == Some(PRO_KIND))
+            .ok_or_else(ApiError::invalid_token)?;
+        match state.store.pro_user(claims.sub).await? {
+            Some(user) if user.token_version == claims.ver => Ok(ProCaller { user, token_id: None }),
+            _ => Err(ApiError::invalid_token()),
+        }
+    }
+
+    /// Remembers that a token was used now; written out later in one go (`take_token_uses`), so
+    /// a request with a token is not a disk write.
+    fn note_token_use(&self, id: Uuid) {
+        let first = {
+            let mut uses = self.token_uses.lock().expect("token uses lock");
+            let first = uses.is_empty();
+            uses.insert(id, unix_now() as i64);
+            first
+        };
+        if first {
+            self.token_used.notify_one();
+        }
+    }
+
+    /// The token uses not written yet, with the time of each one's latest use.
+    pub fn take_token_uses(&self) -> Vec<(Uuid, i64)> {
+        std::mem::take(&mut *self.token_uses.lock().expect("token uses lock"))
+            .into_iter()
+            .collect()
+    }
+
+    /// When the token with this id was last used, counting uses not written yet.
+    pub fn last_use_pending(&self, id: Uuid) -> Option<i64> {
+        self.token_uses.lock().expect("token uses lock").get(&id).copied()
+    }
+
+    /// Resolves once a token was used after the last `take_token_uses`.
+    pub async fn token_used(&self) {
+        self.token_used.notified().await;
     }
 
     /// The live account a token stands for, or `invalid_token`.
@@ -139,6 +267,40 @@ impl Auth {
             _ => Err(ApiError::invalid_token()),
         }
     }
+}
+
+/// How long API token uses gather before they are written out together.
+const TOKEN_USES_WRITTEN_EVERY: Duration = Duration::from_secs(60);
+
+/// Writes API tokens' `last_used_at` out, a minute after a use at most, and once more on
+/// shutdown: a request with a token is never a disk write of its own. Sleeps while none is used.
+pub async fn write_token_uses(store: Store, auth: Arc<Auth>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            _ = crate::stopping(&mut shutdown) => true,
+            _ = auth.token_used() => tokio::select! {
+                _ = crate::stopping(&mut shutdown) => true,
+                _ = tokio::time::sleep(TOKEN_USES_WRITTEN_EVERY) => false,
+            },
+        };
+        let uses = auth.take_token_uses();
+        if !uses.is_empty()
+            && let Err(e) = store.write(move |conn| pro::record_token_use(conn, &uses)).await
+        {
+            tracing::warn!("recording API token uses failed: {e}");
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Hashes a password to a PHC string, here and now (blocking; for the operator's commands).
+pub fn hash_password_now(password: &str) -> Result<String, String> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Seconds since the Unix epoch.
@@ -160,8 +322,37 @@ impl FromRequestParts<AppState> for Mailbox {
     }
 }
 
+/// Who a Pro credential stands for: the user, and the API token used, if one was.
+#[derive(Debug, Clone)]
+pub struct ProCaller {
+    pub user: ProUser,
+    pub token_id: Option<Uuid>,
+}
+
+/// The calling Pro user, from `Authorization: Bearer <tm_pro_ token or Pro JWT>`; rejects with
+/// `invalid_token`.
+pub struct Pro(pub ProCaller);
+
+impl FromRequestParts<AppState> for Pro {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let credential = bearer_token(parts).ok_or_else(ApiError::invalid_token)?;
+        state.auth.pro_caller(state, credential).await.map(Pro)
+    }
+}
+
+/// Whether a Bearer credential is a Pro one (a `tm_pro_` token or a Pro JWT), judged by its form
+/// alone: `POST /api/accounts` ignores any other Authorization value.
+pub fn looks_like_pro(auth: &Auth, credential: &str) -> bool {
+    credential.starts_with(PRO_TOKEN_PREFIX)
+        || auth
+            .decode(credential)
+            .is_some_and(|c| c.kind.as_deref() == Some(PRO_KIND))
+}
+
 /// The token of an `Authorization: Bearer` header.
-fn bearer_token(parts: &Parts) -> Option<&str> {
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

@@ -23,8 +23,12 @@ pub struct Config {
     pub smtp_addr: SocketAddr,
 
     /// SQLite database file [default: mailcx.db in the platform data directory].
-    #[arg(long, env = "MAILCX_DB")]
+    #[arg(long, env = "MAILCX_DB", global = true)]
     pub db: Option<PathBuf>,
+
+    /// What to do; without a command the server serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
     /// Domains this server receives mail for, comma-separated; the first is the default.
     #[arg(long, env = "MAILCX_DOMAINS", default_value = "mail.cx", value_delimiter = ',', value_parser = parse_domain)]
@@ -74,6 +78,10 @@ pub struct Config {
     #[arg(long, env = "MAILCX_QUOTA", default_value_t = 41_943_040)]
     pub quota: u64,
 
+    /// Storage quota of a new mailbox owned by a Pro user, in bytes.
+    #[arg(long, env = "MAILCX_PRO_QUOTA", default_value_t = 52_428_800)]
+    pub pro_quota: u64,
+
     /// A new WebSocket must send its auth frame within this long, e.g. 10s.
     #[arg(long, env = "MAILCX_WS_AUTH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub ws_auth_timeout: Duration,
@@ -116,6 +124,49 @@ pub struct Config {
     pub smtp_max_commands: u32,
 }
 
+/// The operator's commands of `mailcx-server`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Manage Pro users; works while a server runs on the same database.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `mailcx-server user ...`.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum UserCommand {
+    /// Add a Pro user. The password is read from standard input (one line) when it is not a
+    /// terminal, else asked for twice without echo; never from an argument.
+    Add {
+        /// The user's email, which they sign in with.
+        email: String,
+    },
+    /// List Pro users with their mailboxes, domains and active tokens.
+    List,
+    /// Remove a Pro user with their tokens, domains, webhook and mailboxes (and their mail).
+    Remove {
+        email: String,
+        /// Do not ask first.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Set a Pro user's password; their Pro sign-ins (JWTs) stop working.
+    Passwd { email: String },
+    /// Set what a Pro user may hold at most.
+    Limits {
+        email: String,
+        /// Mailboxes at most.
+        #[arg(long)]
+        mailboxes: Option<u32>,
+        /// Custom domains at most.
+        #[arg(long)]
+        domains: Option<u32>,
+        /// Active API tokens at most.
+        #[arg(long)]
+        tokens: Option<u32>,
+    },
+}
+
 impl std::fmt::Debug for Config {
     // Written out so the JWT secret never reaches a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,6 +189,7 @@ impl std::fmt::Debug for Config {
             .field("accounts_per_hour", &self.accounts_per_hour)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
             .field("quota", &self.quota)
+            .field("pro_quota", &self.pro_quota)
             .field("ws_auth_timeout", &self.ws_auth_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("retention", &self.retention)

@@ -1,6 +1,7 @@
 //! mailcx-server: the Mail.cx HTTP API and an SMTP receiver over one SQLite file. `Server::start` runs it; the
 //! binary, the TUI's embedded mode and the tests all start it that way.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod config;
@@ -97,7 +98,7 @@ impl Server {
             creations: CreationLimiter::new(config.accounts_per_hour),
             config: Arc::new(config),
             store: store.clone(),
-            auth,
+            auth: auth.clone(),
             events: events.clone(),
             sockets: Slots::new(api::MAX_SOCKETS_PER_MAILBOX),
             shutdown: stopped.clone(),
@@ -119,6 +120,11 @@ impl Server {
         let http_task = tokio::spawn(http::serve(http, api::router(state), limits, stopped.clone()));
         let smtp_task = tokio::spawn(smtp::serve(smtp, smtp_context, stopped.clone()));
         let mut tasks = vec![http_task, smtp_task];
+        tasks.push(tokio::spawn(auth::write_token_uses(
+            store.clone(),
+            auth,
+            stopped.clone(),
+        )));
         tasks.push(tokio::spawn(retention::run(store.clone(), schedule, stopped)));
         Ok(RunningServer {
             http_addr,

@@ -146,6 +146,20 @@ impl TestServer {
         (account, client)
     }
 
+    /// Adds a Pro user as the operator would (`mailcx-server user add`) and signs them in;
+    /// returns their Pro JWT.
+    pub async fn create_pro_user(&self, email: &str) -> String {
+        let db = self.db_path();
+        let owned = email.to_string();
+        tokio::task::spawn_blocking(move || mailcx_server::admin::add_user(&db, &owned, PASSWORD))
+            .await
+            .expect("the admin task")
+            .unwrap_or_else(|e| panic!("adding Pro user {email}: {e:#}"));
+        let login = serde_json::json!({"email": email, "password": PASSWORD});
+        let session = expect_json(self.post_json("/pro/api/login", &login).await, StatusCode::OK).await;
+        session["token"].as_str().expect("a token").to_string()
+    }
+
     /// `POST path` with `body` as JSON, raw; the future borrows neither the server nor the body.
     pub fn post_json(&self, path: &str, body: &Value) -> impl Future<Output = Response> + use<> {
         let pending = self.http.post(self.endpoint(path)).json(body).send();

@@ -3,6 +3,7 @@
 mod accounts;
 mod domains;
 mod messages;
+mod pro;
 mod ws;
 
 pub use domains::system_domains as domains_list;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             get(messages::attachment),
         )
         .route("/api/ws", get(ws::connect))
+        .merge(pro::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))

@@ -59,6 +59,80 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE message_contents DROP COLUMN text_body;
     ALTER TABLE message_contents DROP COLUMN html_body;
     ALTER TABLE message_contents DROP COLUMN attachments;",
+    // 4: Pro users with their API tokens (stored as SHA-256 hashes), custom domains, one webhook
+    // each with an outbox of events and a log of delivery attempts; mailboxes may belong to a
+    // Pro user and live on one of their domains.
+    "CREATE TABLE pro_users (
+        id            TEXT PRIMARY KEY,
+        email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        token_version INTEGER NOT NULL DEFAULT 0,
+        max_mailboxes INTEGER NOT NULL,
+        max_domains   INTEGER NOT NULL,
+        max_tokens    INTEGER NOT NULL,
+        created_at    INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE pro_tokens (
+        id           TEXT PRIMARY KEY,
+        user_id      TEXT NOT NULL REFERENCES pro_users(id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        hash         BLOB NOT NULL UNIQUE,
+        last_used_at INTEGER,
+        created_at   INTEGER NOT NULL,
+        revoked_at   INTEGER
+    ) STRICT;
+    CREATE INDEX pro_tokens_by_user ON pro_tokens(user_id, created_at);
+    CREATE TABLE domains (
+        id            TEXT PRIMARY KEY,
+        user_id       TEXT NOT NULL REFERENCES pro_users(id) ON DELETE CASCADE,
+        domain        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        verify_token  TEXT NOT NULL,
+        verified_at   INTEGER,
+        mx_configured INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX domains_by_user ON domains(user_id, created_at);
+    ALTER TABLE accounts ADD COLUMN owner_id TEXT REFERENCES pro_users(id);
+    ALTER TABLE accounts ADD COLUMN domain_id TEXT REFERENCES domains(id);
+    CREATE INDEX accounts_by_owner ON accounts(owner_id, created_at) WHERE owner_id IS NOT NULL;
+    CREATE INDEX accounts_by_domain ON accounts(domain_id) WHERE domain_id IS NOT NULL;
+    CREATE TABLE webhooks (
+        id                TEXT PRIMARY KEY,
+        user_id           TEXT NOT NULL UNIQUE REFERENCES pro_users(id) ON DELETE CASCADE,
+        url               TEXT NOT NULL,
+        events            TEXT NOT NULL,
+        secret            TEXT NOT NULL,
+        status            TEXT NOT NULL DEFAULT 'active',
+        failure_count     INTEGER NOT NULL DEFAULT 0,
+        last_triggered_at INTEGER,
+        created_at        INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE webhook_events (
+        seq             INTEGER PRIMARY KEY,
+        id              TEXT NOT NULL UNIQUE,
+        webhook_id      TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_type      TEXT NOT NULL,
+        body            TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        delivered_at    INTEGER,
+        created_at      INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX webhook_events_due ON webhook_events(next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+    CREATE INDEX webhook_events_by_webhook ON webhook_events(webhook_id);
+    CREATE TABLE webhook_deliveries (
+        seq         INTEGER PRIMARY KEY,
+        id          TEXT NOT NULL UNIQUE,
+        webhook_id  TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id    TEXT NOT NULL,
+        event_type  TEXT NOT NULL,
+        status_code INTEGER,
+        error       TEXT,
+        attempt     INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, seq);",
 ];
 
 /// Brings the schema to the latest version; refuses a database from a newer build.
@@ -120,6 +194,6 @@ mod tests {
             .unwrap();
         assert_eq!(columns, 2, "seq and raw are left");
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 }

@@ -4,16 +4,17 @@
 //! on Tokio's blocking pool), never on an async worker.
 
 pub mod accounts;
+mod cache;
 pub mod messages;
 mod migrations;
+pub mod pro;
 pub mod settings;
 mod space;
 
-use std::collections::HashMap;
 use std::fs::{File, TryLockError};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -23,6 +24,9 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::accounts::Account;
+pub use self::cache::mark_changed;
+use self::cache::{Cache, Generation};
+use self::pro::{ProUser, StoredToken};
 use self::space::Space;
 
 /// How many queued writes one transaction takes at most.
@@ -37,8 +41,6 @@ fn reader_count() -> usize {
         .map_or(2, |n| n.get())
         .clamp(2, 4)
 }
-/// Accounts kept in memory at most; past that the cache starts over.
-const MAX_CACHED_ACCOUNTS: usize = 100_000;
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a group waits for writers expected back (see `writer_loop`).
@@ -183,10 +185,14 @@ pub struct Store {
     readers: Arc<[Reader]>,
     threads: Arc<Mutex<Threads>>,
     /// Bumped after every write transaction, before its writers are answered.
-    generation: Arc<AtomicU64>,
-    /// Accounts as last read, with the generation they were read at: still true while no
-    /// write has happened since. Lets the token check on every request skip the database.
-    accounts: Arc<Mutex<HashMap<Uuid, (u64, Account)>>>,
+    /// Moves on with every write, here or from another process: what the caches check.
+    generation: Arc<Generation>,
+    /// Accounts as last read: lets the token check on every request skip the database.
+    accounts: Arc<Cache<Uuid, Account>>,
+    /// Pro credentials as last read, by token hash.
+    pro_tokens: Arc<Cache<[u8; 32], Option<StoredToken>>>,
+    /// Pro users as last read.
+    pro_users: Arc<Cache<Uuid, Option<ProUser>>>,
     space: Arc<Space>,
 }
 
@@ -237,7 +243,7 @@ impl Store {
         };
         let (writer, commands) = mpsc::channel();
         let (commits, committed) = mpsc::channel();
-        let generation = Arc::new(AtomicU64::new(0));
+        let generation = Arc::new(Generation::new(path));
         let bumps = generation.clone();
         let writer_space = space.clone();
         let writer_thread = std::thread::Builder::new()
@@ -276,6 +282,8 @@ impl Store {
             })),
             generation,
             accounts: Arc::default(),
+            pro_tokens: Arc::default(),
+            pro_users: Arc::default(),
             space,
         })
     }
@@ -378,26 +386,59 @@ impl Store {
     /// The account with this id: from memory when nothing was written since it was read.
     pub async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
         // Read before the query: a write that lands meanwhile makes this entry stale at once.
-        let generation = self.generation.load(Ordering::Acquire);
-        if let Some((seen, account)) = self.accounts.lock().expect("account cache lock").get(&id)
-            && *seen == generation
-        {
-            return Ok(Some(account.clone()));
+        let generation = self.generation.current();
+        if let Some(account) = self.accounts.get(&id, generation) {
+            return Ok(Some(account));
         }
         let account = self.read(move |conn| accounts::by_id(conn, id)).await?;
         if let Some(account) = &account {
-            let mut cached = self.accounts.lock().expect("account cache lock");
-            if cached.len() >= MAX_CACHED_ACCOUNTS {
-                cached.clear();
-            }
-            cached.insert(id, (generation, account.clone()));
+            self.accounts.put(id, generation, account.clone());
         }
         Ok(account)
     }
+
+    /// The live Pro token with this hash and its stored hash, from memory when nothing was
+    /// written since it was read (a revocation is a write: it shows on the next request).
+    pub async fn pro_token(&self, hash: [u8; 32]) -> StoreResult<Option<StoredToken>> {
+        let generation = self.generation.current();
+        if let Some(found) = self.pro_tokens.get(&hash, generation) {
+            return Ok(found);
+        }
+        let found = self.read(move |conn| pro::token_by_hash(conn, &hash)).await?;
+        self.pro_tokens.put(hash, generation, found.clone());
+        Ok(found)
+    }
+
+    /// The Pro user with this id, from memory when nothing was written since it was read.
+    pub async fn pro_user(&self, id: Uuid) -> StoreResult<Option<ProUser>> {
+        let generation = self.generation.current();
+        if let Some(found) = self.pro_users.get(&id, generation) {
+            return Ok(found);
+        }
+        let found = self.read(move |conn| pro::user(conn, id)).await?;
+        self.pro_users.put(id, generation, found.clone());
+        Ok(found)
+    }
 }
 
-/// Takes `<db>.lock`, so a second server cannot open the same database while this one runs
-/// (the account cache relies on every write going through this process).
+/// Opens the database for the operator's commands, beside a server that may be running on it
+/// (no lock file; SQLite's own locking and the busy timeout keep the two apart), bringing its
+/// schema up to date. Blocking.
+pub fn open_for_admin(path: &Path) -> StoreResult<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    }
+    let mut conn = open_connection(path, false)?;
+    migrations::run(&mut conn, path)?;
+    Ok(conn)
+}
+
+/// Takes `<db>.lock`, so a second server cannot open the same database while this one runs (its
+/// caches would not see the other's writes). The operator's commands do not take it: they mark
+/// their changes with `mark_changed`.
 fn lock_database(path: &Path) -> StoreResult<File> {
     let mut name = path.as_os_str().to_owned();
     name.push(".lock");
@@ -466,7 +507,7 @@ fn writer_loop(
     conn: Connection,
     commands: mpsc::Receiver<Command>,
     commits: mpsc::Sender<()>,
-    generation: Arc<AtomicU64>,
+    generation: Arc<Generation>,
     space: Arc<Space>,
 ) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
@@ -523,7 +564,7 @@ fn writer_loop(
 fn commit_group(
     conn: &Connection,
     batch: &mut Vec<Box<dyn WriteJob>>,
-    generation: &AtomicU64,
+    generation: &Generation,
 ) -> (bool, bool) {
     let mut disk_full = false;
     let failure = |e: rusqlite::Error| GroupFailure {
@@ -560,7 +601,7 @@ fn commit_group(
         disk_full |= failure.disk_full;
         tracing::error!("write transaction failed: {}", failure.reason);
     }
-    generation.fetch_add(1, Ordering::Release);
+    generation.bump();
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }

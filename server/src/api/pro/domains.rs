@@ -1,0 +1,10 @@
+//! `/pro/api/domains`.
+
+use axum::Router;
+
+use crate::api::AppState;
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,134 @@
+//! What the server remembers of rows read on every request (the caller's mailbox, a Pro token),
+//! kept exact: an entry is used only while no write has happened since it was read. Writes of
+//! this server bump a generation; the operator's commands (`mailcx-server user ...`), which write
+//! from another process, replace a marker file beside the database, whose change bumps it too.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Entries kept in one cache at most; past that it starts over.
+const MAX_ENTRIES: usize = 100_000;
+
+/// Rows by key, each with the generation it was read at.
+pub struct Cache<K, V> {
+    entries: Mutex<HashMap<K, (u64, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Default for Cache<K, V> {
+    fn default() -> Self {
+        Cache {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> Cache<K, V> {
+    /// The value read at `generation`, if it was.
+    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+        let entries = self.entries.lock().expect("cache lock");
+        match entries.get(key) {
+            Some((seen, value)) if *seen == generation => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// Remembers `value` as read at `generation` (read before the query ran).
+    pub fn put(&self, key: K, generation: u64, value: V) {
+        let mut entries = self.entries.lock().expect("cache lock");
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (generation, value));
+    }
+}
+
+/// The generation of what is written: bumped by this server's writes and by a changed marker.
+pub struct Generation {
+    counter: AtomicU64,
+    marker: PathBuf,
+    /// The marker file as last seen (inode and modification time), or nothing.
+    seen: Mutex<Option<(u64, i64, i64)>>,
+}
+
+impl Generation {
+    /// Follows the marker beside the database at `db`.
+    pub fn new(db: &Path) -> Generation {
+        let marker = marker_path(db);
+        let seen = Mutex::new(stat(&marker));
+        Generation {
+            counter: AtomicU64::new(0),
+            marker,
+            seen,
+        }
+    }
+
+    /// Moves the generation on (a write of this server).
+    pub fn bump(&self) {
+        self.counter.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current generation, moved on first if another process changed the database.
+    pub fn current(&self) -> u64 {
+        let now = stat(&self.marker);
+        let mut seen = self.seen.lock().expect("marker lock");
+        if *seen != now {
+            *seen = now;
+            self.bump();
+        }
+        self.counter.load(Ordering::Acquire)
+    }
+}
+
+fn marker_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".changed");
+    PathBuf::from(name)
+}
+
+fn stat(marker: &Path) -> Option<(u64, i64, i64)> {
+    let meta = std::fs::metadata(marker).ok()?;
+    Some((meta.ino(), meta.mtime(), meta.mtime_nsec()))
+}
+
+/// Tells a server running on the database at `db` that another process changed it: replaces the
+/// marker file (a new file each time, so the change shows however coarse the clock).
+pub fn mark_changed(db: &Path) -> std::io::Result<()> {
+    let marker = marker_path(db);
+    let mut temporary = marker.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = PathBuf::from(temporary);
+    std::fs::write(&temporary, b"")?;
+    std::fs::rename(&temporary, &marker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_marker_moves_the_generation_and_stales_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let generation = Generation::new(&db);
+        let cache: Cache<u32, &str> = Cache::default();
+        let at = generation.current();
+        cache.put(1, at, "one");
+        assert_eq!(cache.get(&1, generation.current()), Some("one"));
+        mark_changed(&db).unwrap();
+        assert_eq!(cache.get(&1, generation.current()), None);
+        let at = generation.current();
+        cache.put(1, at, "uno");
+        mark_changed(&db).unwrap();
+        assert_eq!(
+            cache.get(&1, generation.current()),
+            None,
+            "a second change shows too"
+        );
+        generation.bump();
+        assert!(generation.current() > at);
+    }
+}
