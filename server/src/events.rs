@@ -42,13 +42,26 @@ pub struct Events {
 impl Events {
     /// Announces an event to its mailbox's listeners; nobody listening is fine.
     pub fn publish(&self, event: Event) {
+        self.publish_with_owner(event, None);
+    }
+
+    /// Announces an event to its mailbox's listeners and, for a Pro user's mailbox, to the
+    /// owner's too (keyed by the owner's id): a Pro socket hears all the user's mailboxes.
+    pub fn publish_with_owner(&self, event: Event, owner: Option<Uuid>) {
         let channels = self.channels.lock().expect("events lock");
-        if let Some(sender) = channels.get(&event.account_id()) {
-            let _ = sender.send(Arc::new(event));
+        let keys = std::iter::once(event.account_id()).chain(owner);
+        let mut senders = keys.filter_map(|key| channels.get(&key)).peekable();
+        if senders.peek().is_none() {
+            return;
+        }
+        let event = Arc::new(event);
+        for sender in senders {
+            let _ = sender.send(event.clone());
         }
     }
 
-    /// A receiver of every event of `account_id` from now on.
+    /// A receiver of every event of `account_id` (a mailbox's id, or a Pro user's id for the
+    /// events of all their mailboxes) from now on.
     pub fn subscribe(&self, account_id: Uuid) -> Listener {
         let mut channels = self.channels.lock().expect("events lock");
         let sender = channels
@@ -117,5 +130,20 @@ mod tests {
         drop(on_a_too);
         drop(on_b);
         assert_eq!(events.mailboxes_listened_to(), 0);
+    }
+
+    #[test]
+    fn an_owned_mailboxs_events_reach_its_owner_too() {
+        let events = Events::default();
+        let (mailbox, owner, stranger) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut on_mailbox = events.subscribe(mailbox);
+        let mut on_owner = events.subscribe(owner);
+        let mut on_stranger = events.subscribe(stranger);
+        events.publish_with_owner(Event::AccountDeleted(mailbox), Some(owner));
+        assert_eq!(on_mailbox.receiver.try_recv().unwrap().account_id(), mailbox);
+        assert_eq!(on_owner.receiver.try_recv().unwrap().account_id(), mailbox);
+        assert!(on_stranger.receiver.try_recv().is_err());
+        events.publish(Event::AccountDeleted(mailbox));
+        assert!(on_owner.receiver.try_recv().is_err(), "no owner named, none told");
     }
 }

@@ -63,6 +63,8 @@ pub async fn create(
                 password_hash: &password_hash,
                 quota,
                 created_at,
+                owner_id: None,
+                domain_id: None,
             };
             accounts::insert(conn, &new)
         })

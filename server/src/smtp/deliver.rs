@@ -19,6 +19,8 @@ const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
 pub struct Recipient {
     pub account_id: Uuid,
     pub address: String,
+    /// The Pro user who owns the mailbox, told of its mail too.
+    pub owner_id: Option<Uuid>,
 }
 
 /// Parses and durably stores `raw` for every recipient; returns the SMTP reply to send.
@@ -95,7 +97,7 @@ pub async fn deliver(
         match outcome {
             Delivery::Stored => {
                 stored.push(*id);
-                context.events.publish(Event::NewEmail(NewEmail {
+                let event = Event::NewEmail(NewEmail {
                     id: *id,
                     sender: sender.clone(),
                     from: parsed.from.clone(),
@@ -105,7 +107,8 @@ pub async fn deliver(
                     created_at: timestamp(now),
                     account_id: recipient.account_id,
                     address: recipient.address.clone(),
-                }));
+                });
+                context.events.publish_with_owner(event, recipient.owner_id);
             }
             Delivery::OverQuota => full.push(recipient.address.as_str()),
             Delivery::NoMailbox | Delivery::Withheld => {}

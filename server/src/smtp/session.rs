@@ -409,6 +409,7 @@ impl Session {
             self.recipients.push(Recipient {
                 account_id: account.id,
                 address: account.address,
+                owner_id: account.owner_id,
             });
         }
         "250 2.1.5 Recipient OK".into()
