@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::{PASSWORD, SERVER_BINARY, credentials};
 
 /// The binary with a clean environment, so no `MAILCX_*` or `RUST_LOG` of the caller leaks in.
-fn server_command() -> Command {
+pub(crate) fn server_command() -> Command {
     server_command_under(&[])
 }
 
@@ -36,7 +36,7 @@ fn server_command_under(wrapper: &[&str]) -> Command {
 }
 
 /// Kills the child if a test fails before it exited on its own.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -83,7 +83,7 @@ fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
 
 /// Starts the binary on free loopback ports over `db` with `flags`; returns it and its HTTP base
 /// URL, learnt from the log line.
-fn start_binary(db: &Path, flags: &[&str]) -> (Running, String) {
+pub(crate) fn start_binary(db: &Path, flags: &[&str]) -> (Running, String) {
     let (child, url, lines) = start_binary_under(&[], db, flags);
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
@@ -126,7 +126,7 @@ fn start_binary_under(
 }
 
 /// Sends SIGTERM to the child and waits (with a deadline) for it to exit.
-fn terminate(child: &mut Running) -> Option<ExitStatus> {
+pub(crate) fn terminate(child: &mut Running) -> Option<ExitStatus> {
     let pid = child.0.id().to_string();
     let kill = Command::new("kill")
         .args(["-TERM", &pid])
