@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod dns;
 pub mod error;
 pub mod events;
 pub mod http;
