@@ -82,6 +82,19 @@ pub struct Config {
     #[arg(long, env = "MAILCX_PRO_QUOTA", default_value_t = 52_428_800)]
     pub pro_quota: u64,
 
+    /// DNS server custom domains are checked against, IP:PORT (port 53 when left out)
+    /// [default: the system's resolvers].
+    #[arg(long, env = "MAILCX_DNS_RESOLVER", value_parser = parse_resolver)]
+    pub dns_resolver: Option<SocketAddr>,
+
+    /// How long a custom domain may stay unverified; verifying it later answers 410, e.g. 72h.
+    #[arg(long, env = "MAILCX_DOMAIN_VERIFY_WINDOW", default_value = "72h", value_parser = parse_nonzero_duration)]
+    pub domain_verify_window: Duration,
+
+    /// Host a custom domain's MX record must point to [default: mx.<first of --domains>].
+    #[arg(long, env = "MAILCX_MX_HOST", value_parser = parse_domain)]
+    pub mx_host: Option<String>,
+
     /// A new WebSocket must send its auth frame within this long, e.g. 10s.
     #[arg(long, env = "MAILCX_WS_AUTH_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub ws_auth_timeout: Duration,
@@ -190,6 +203,9 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
             .field("quota", &self.quota)
             .field("pro_quota", &self.pro_quota)
+            .field("dns_resolver", &self.dns_resolver)
+            .field("domain_verify_window", &self.domain_verify_window)
+            .field("mx_host", &self.mx_host)
             .field("ws_auth_timeout", &self.ws_auth_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("retention", &self.retention)
@@ -226,6 +242,14 @@ impl Config {
         match &self.db {
             Some(path) => path.clone(),
             None => default_data_dir().join("mailcx.db"),
+        }
+    }
+
+    /// The host custom domains' MX records must name: `--mx-host`, or `mx.<first domain>`.
+    pub fn mx_host(&self) -> String {
+        match &self.mx_host {
+            Some(host) => host.clone(),
+            None => format!("mx.{}", self.domains.first().map_or("mail.cx", String::as_str)),
         }
     }
 
@@ -274,6 +298,15 @@ pub fn parse_nonzero_duration(value: &str) -> Result<Duration, String> {
         Duration::ZERO => Err(format!("{value:?} must be longer than 0")),
         duration => Ok(duration),
     }
+}
+
+/// Parses a DNS server's `IP:PORT` (`[IPv6]:PORT` for IPv6), or a bare IP for port 53.
+pub fn parse_resolver(value: &str) -> Result<SocketAddr, String> {
+    let value = value.trim();
+    value
+        .parse::<SocketAddr>()
+        .or_else(|_| value.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("{value:?} is not a DNS server address like 127.0.0.1:53"))
 }
 
 /// `<platform data dir>/mailcx`, or the current directory where there is none.
@@ -353,5 +386,19 @@ mod tests {
             (set.smtp_max_commands, set.smtp_session_lifetime),
             (5, Duration::from_secs(90))
         );
+    }
+
+    #[test]
+    fn custom_domain_settings_have_their_defaults() {
+        let config = Config::ephemeral("/tmp/x.db");
+        assert_eq!(config.dns_resolver, None);
+        assert_eq!(config.domain_verify_window, Duration::from_secs(72 * 3600));
+        assert_eq!(config.mx_host(), "mx.mail.cx");
+        assert_eq!(
+            parse_resolver("127.0.0.1:5353"),
+            Ok("127.0.0.1:5353".parse().unwrap())
+        );
+        assert_eq!(parse_resolver(" ::1 "), Ok("[::1]:53".parse().unwrap()));
+        assert!(parse_resolver("dns.example").is_err());
     }
 }

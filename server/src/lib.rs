@@ -93,6 +93,8 @@ impl Server {
             events.clone(),
             schedule.clone(),
         ));
+        let dns = Arc::new(dns::Dns::new(config.dns_resolver));
+        tracing::info!("custom domains are checked with {}", dns.source());
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -103,6 +105,7 @@ impl Server {
             events: events.clone(),
             sockets: Slots::new(api::MAX_SOCKETS_PER_MAILBOX),
             shutdown: stopped.clone(),
+            dns,
         };
         tracing::info!("HTTP API listening on http://{http_addr}");
         tracing::info!("SMTP listening on {smtp_addr}");

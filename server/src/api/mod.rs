@@ -57,6 +57,8 @@ pub struct AppState {
     pub sockets: Arc<Slots<Uuid>>,
     /// Turns true when the server is stopping.
     pub shutdown: watch::Receiver<bool>,
+    /// The resolver custom domains are verified with.
+    pub dns: Arc<crate::dns::Dns>,
 }
 
 /// The whole API as one router.
