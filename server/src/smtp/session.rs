@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
-use crate::store::accounts;
+use crate::store::{accounts, domains};
 
 /// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
@@ -380,11 +380,9 @@ impl Session {
         if self.recipients.len() >= self.context.max_recipients {
             return "452 4.5.3 Too many recipients".into();
         }
-        // The API's address rule, so SMTP accepts exactly the addresses a mailbox can have.
-        let address = match validate::normalize_address(address, &self.context.domains) {
+        let address = match self.recipient_address(address).await {
             Ok(address) => address,
-            Err(AddressError::UnknownDomain(_)) => return "550 5.1.1 No such mailbox here".into(),
-            Err(e) => return format!("553 5.1.3 Mailbox name not allowed: {e}"),
+            Err(reply) => return reply,
         };
         let lookup = address.clone();
         let account = match self
@@ -413,6 +411,33 @@ impl Session {
             });
         }
         "250 2.1.5 Recipient OK".into()
+    }
+
+    /// `address` by the API's address rule, so SMTP accepts exactly the addresses a mailbox can
+    /// have: on a system domain, or on a verified custom domain (the store is asked only for a
+    /// domain that is not a system domain). Else the reply that refuses it.
+    async fn recipient_address(&self, address: &str) -> Result<String, String> {
+        let refused = |e: AddressError| format!("553 5.1.3 Mailbox name not allowed: {e}");
+        let domain = match validate::normalize_address(address, &self.context.domains) {
+            Ok(address) => return Ok(address),
+            Err(AddressError::UnknownDomain(domain)) => domain,
+            Err(e) => return Err(refused(e)),
+        };
+        let lookup = domain.clone();
+        match self
+            .context
+            .store
+            .read(move |conn| domains::verified_owner(conn, &lookup))
+            .await
+        {
+            Ok(Some(_)) => validate::normalize_address(address, &[domain]).map_err(refused),
+            // A pending domain's mail is refused like an unknown domain's.
+            Ok(None) => Err("550 5.1.1 No such mailbox here".into()),
+            Err(e) => {
+                tracing::error!("SMTP recipient domain lookup failed: {e}");
+                Err("451 4.3.0 Temporary failure, try again later".into())
+            }
+        }
     }
 
     async fn data(&mut self) -> std::io::Result<bool> {

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 mod cache;
+pub mod domains;
 pub mod messages;
 mod migrations;
 pub mod pro;
