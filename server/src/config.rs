@@ -135,6 +135,16 @@ pub struct Config {
     /// (421); each accepted message starts a new allowance.
     #[arg(long, env = "MAILCX_SMTP_MAX_COMMANDS", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub smtp_max_commands: u32,
+
+    /// Wait before a failed webhook delivery's first retry, doubling for each retry after it
+    /// (5 attempts in all), e.g. 60s; `ms` is accepted too (tests).
+    #[arg(long, env = "MAILCX_WEBHOOK_BACKOFF", default_value = "60s", value_parser = parse_backoff)]
+    pub webhook_backoff: Duration,
+
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses (for
+    /// testing against a local receiver); refused by default.
+    #[arg(long, env = "MAILCX_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub webhook_allow_private: bool,
 }
 
 /// The operator's commands of `mailcx-server`.
@@ -219,6 +229,8 @@ impl std::fmt::Debug for Config {
             )
             .field("smtp_session_lifetime", &self.smtp_session_lifetime)
             .field("smtp_max_commands", &self.smtp_max_commands)
+            .field("webhook_backoff", &self.webhook_backoff)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }
@@ -297,6 +309,17 @@ pub fn parse_nonzero_duration(value: &str) -> Result<Duration, String> {
     match parse_duration(value)? {
         Duration::ZERO => Err(format!("{value:?} must be longer than 0")),
         duration => Ok(duration),
+    }
+}
+
+/// Parses a webhook backoff: `250ms`, or a duration like [`parse_duration`]; more than 0.
+pub fn parse_backoff(value: &str) -> Result<Duration, String> {
+    match value.trim().strip_suffix("ms") {
+        Some(millis) => match millis.parse::<u64>() {
+            Ok(0) | Err(_) => Err(format!("{value:?} must be a number of milliseconds above 0")),
+            Ok(millis) => Ok(Duration::from_millis(millis)),
+        },
+        None => parse_nonzero_duration(value),
     }
 }
 

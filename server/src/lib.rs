@@ -17,6 +17,7 @@ pub mod retention;
 pub mod slots;
 pub mod smtp;
 pub mod store;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,6 +108,8 @@ impl Server {
             shutdown: stopped.clone(),
             dns,
         };
+        let webhook_outbox = smtp_context.webhooks.clone();
+        let webhook_settings = webhooks::Settings::new(&state.config);
         tracing::info!("HTTP API listening on http://{http_addr}");
         tracing::info!("SMTP listening on {smtp_addr}");
         tracing::info!("database: {}", db_path.display());
@@ -127,6 +130,12 @@ impl Server {
         tasks.push(tokio::spawn(auth::write_token_uses(
             store.clone(),
             auth,
+            stopped.clone(),
+        )));
+        tasks.push(tokio::spawn(webhooks::run(
+            store.clone(),
+            webhook_outbox,
+            webhook_settings,
             stopped.clone(),
         )));
         tasks.push(tokio::spawn(retention::run(store.clone(), schedule, stopped)));

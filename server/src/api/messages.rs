@@ -24,7 +24,7 @@ use crate::store::StoreResult;
 use crate::store::messages::{self, Lookup};
 
 /// `?page=N` (default 1); anything but a whole number from 1 is `invalid_request`.
-pub struct Page(u32);
+pub struct Page(pub u32);
 
 impl<S: Send + Sync> FromRequestParts<S> for Page {
     type Rejection = ApiError;

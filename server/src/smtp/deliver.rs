@@ -10,6 +10,7 @@ use crate::auth::unix_now;
 use crate::events::Event;
 use crate::mail;
 use crate::store::messages::{self, Delivery, NewMessage};
+use crate::store::webhooks;
 
 /// The answer while the disk is full: a temporary failure the sender retries later.
 const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
@@ -74,11 +75,24 @@ pub async fn deliver(
                     expires_at,
                 })
                 .collect();
-            messages::deliver_all(conn, &copies)
+            let outcomes = messages::deliver_all(conn, &copies)?;
+            // The owner's webhook events, in this same transaction: a 250 always leads to them.
+            let stored = copies.iter().zip(targets.iter()).zip(&outcomes);
+            let stored = stored.filter(|(_, outcome)| **outcome == Delivery::Stored);
+            let queued = webhooks::enqueue_for_recipients(
+                conn,
+                stored.map(|((copy, (_, recipient)), _)| (copy, recipient.address.as_str())),
+            )?;
+            Ok((outcomes, queued))
         })
     };
     let outcomes = match write.await {
-        Ok(outcomes) => outcomes,
+        Ok((outcomes, queued)) => {
+            if queued > 0 {
+                context.webhooks.queued();
+            }
+            outcomes
+        }
         Err(e) if e.is_disk_full() => return NO_ROOM.into(),
         Err(e) => {
             tracing::error!("storing a message failed: {e}");

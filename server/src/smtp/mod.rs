@@ -44,6 +44,8 @@ pub struct SmtpContext {
     pub retention: Duration,
     /// How long sessions get to finish once shutdown starts.
     pub shutdown_grace: Duration,
+    /// Told when a commit queued webhook events, so the delivery worker wakes.
+    pub webhooks: Arc<crate::webhooks::Outbox>,
 }
 
 impl SmtpContext {
@@ -64,6 +66,7 @@ impl SmtpContext {
             max_connections_per_client: config.smtp_max_connections_per_client,
             retention: config.retention,
             shutdown_grace: config.shutdown_grace,
+            webhooks: crate::webhooks::Outbox::new(),
         }
     }
 }

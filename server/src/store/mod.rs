@@ -11,6 +11,7 @@ mod migrations;
 pub mod pro;
 pub mod settings;
 mod space;
+pub mod webhooks;
 
 use std::fs::{File, TryLockError};
 use std::panic::AssertUnwindSafe;

@@ -1,0 +1,509 @@
+//! Webhooks: one per Pro user, an outbox of events written in the same transaction as the mail
+//! they announce, and a log of every delivery attempt.
+//!
+//! Units: `webhook_events.next_attempt_at` is in Unix *milliseconds* (retries can be sub-second
+//! apart in tests); every other time here is in Unix seconds, like the rest of the schema. An
+//! event's row lives until it is acknowledged or given up, then goes: the outbox only ever holds
+//! pending events, and the delivery log keeps the history.
+
+use mailcx_common::{EmailReceived, WebhookEvent, WebhookStatus, timestamp};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::messages::NewMessage;
+use super::{StoreError, StoreResult};
+
+/// The only event type there is.
+pub const EMAIL_RECEIVED: &str = "email.received";
+/// Delivery attempts shown on one page.
+pub const DELIVERIES_PAGE_SIZE: u32 = 100;
+/// Attempts kept in a webhook's log; older ones are pruned now and then.
+const DELIVERIES_KEPT: i64 = 10_000;
+/// A webhook's log is pruned after about this many attempts (when the new row's seq is a
+/// multiple of it), so pruning costs little per attempt.
+const PRUNE_EVERY: i64 = 256;
+/// Failed events in a row after which a webhook is `failing`.
+pub const FAILING_AFTER: u32 = 5;
+
+/// A webhook as stored.
+#[derive(Clone)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    pub status: WebhookStatus,
+    /// Events given up in a row since the last acknowledged one.
+    pub failure_count: u32,
+    /// Unix seconds of the last delivery attempt.
+    pub last_triggered_at: Option<i64>,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for Webhook {
+    // The secret never reaches a log through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("status", &self.status)
+            .field("failure_count", &self.failure_count)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One recorded delivery attempt.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub event_id: String,
+    pub event_type: String,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub attempt: u32,
+    pub duration_ms: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A pending event that is due, with what its delivery needs.
+#[derive(Clone)]
+pub struct DueEvent {
+    pub seq: i64,
+    pub id: String,
+    pub webhook_id: Uuid,
+    pub event_type: String,
+    /// The exact body to POST.
+    pub body: String,
+    /// Attempts already made.
+    pub attempts: u32,
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for DueEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DueEvent")
+            .field("seq", &self.seq)
+            .field("id", &self.id)
+            .field("webhook_id", &self.webhook_id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt came to, as recorded in the log.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub webhook_id: Uuid,
+    pub event_id: String,
+    pub event_type: String,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub duration_ms: u64,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+fn status_from(name: &str) -> WebhookStatus {
+    match name {
+        "failing" => WebhookStatus::Failing,
+        "disabled" => WebhookStatus::Disabled,
+        _ => WebhookStatus::Active,
+    }
+}
+
+fn uuid(text: &str) -> Uuid {
+    Uuid::parse_str(text).unwrap_or_default()
+}
+
+const COLUMNS: &str =
+    "id, user_id, url, events, secret, status, failure_count, last_triggered_at, created_at";
+
+fn webhook_from_row(row: &Row<'_>) -> rusqlite::Result<Webhook> {
+    let events: String = row.get(3)?;
+    let status: String = row.get(5)?;
+    Ok(Webhook {
+        id: uuid(&row.get::<_, String>(0)?),
+        user_id: uuid(&row.get::<_, String>(1)?),
+        url: row.get(2)?,
+        events: serde_json::from_str(&events).unwrap_or_default(),
+        secret: row.get(4)?,
+        status: status_from(&status),
+        failure_count: row.get(6)?,
+        last_triggered_at: row.get(7)?,
+        created_at: row.get(8)?,
+    })
+}
+
+/// Stores a user's webhook; `None` when they already have one (one per user).
+pub fn create(
+    conn: &Connection,
+    user_id: Uuid,
+    id: Uuid,
+    url: &str,
+    events: &[String],
+    secret: &str,
+    now: i64,
+) -> StoreResult<Option<Webhook>> {
+    let events_json = serde_json::to_string(events).expect("a list of strings serializes");
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO webhooks (id, user_id, url, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            id.to_string(),
+            user_id.to_string(),
+            url,
+            events_json,
+            secret,
+            now
+        ])
+        .map_err(StoreError::from_insert);
+    match inserted {
+        // `user_id` is unique: the user has their one webhook already.
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e),
+        Ok(_) => Ok(Some(Webhook {
+            id,
+            user_id,
+            url: url.to_string(),
+            events: events.to_vec(),
+            secret: secret.to_string(),
+            status: WebhookStatus::Active,
+            failure_count: 0,
+            last_triggered_at: None,
+            created_at: now,
+        })),
+    }
+}
+
+/// A user's webhooks (none or one).
+pub fn list(conn: &Connection, user_id: Uuid) -> StoreResult<Vec<Webhook>> {
+    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY created_at, id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([user_id.to_string()], webhook_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The user's webhook with this id; `None` for another user's as for one that does not exist.
+pub fn get(conn: &Connection, user_id: Uuid, id: Uuid) -> StoreResult<Option<Webhook>> {
+    let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1 AND user_id = ?2");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id.to_string(), user_id.to_string()], webhook_from_row)
+        .optional()?)
+}
+
+/// Deletes the user's webhook with its pending events and log; false when they have no such one.
+pub fn delete(conn: &Connection, user_id: Uuid, id: Uuid) -> StoreResult<bool> {
+    let deleted = conn.execute(
+        "DELETE FROM webhooks WHERE id = ?1 AND user_id = ?2",
+        [id.to_string(), user_id.to_string()],
+    )?;
+    Ok(deleted > 0)
+}
+
+/// Gives the user's webhook a new secret, which signs every attempt from now on (pending events
+/// too); `None` when they have no such webhook.
+pub fn rotate_secret(
+    conn: &Connection,
+    user_id: Uuid,
+    id: Uuid,
+    secret: &str,
+) -> StoreResult<Option<Webhook>> {
+    let changed = conn.execute(
+        "UPDATE webhooks SET secret = ?3 WHERE id = ?1 AND user_id = ?2",
+        params![id.to_string(), user_id.to_string(), secret],
+    )?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    get(conn, user_id, id)
+}
+
+/// Page `page` (from 1) of the attempts to deliver the user's webhook, newest first; `None` when
+/// the user has no such webhook.
+pub fn deliveries(
+    conn: &Connection,
+    user_id: Uuid,
+    id: Uuid,
+    page: u32,
+) -> StoreResult<Option<Vec<Delivery>>> {
+    if get(conn, user_id, id)?.is_none() {
+        return Ok(None);
+    }
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(DELIVERIES_PAGE_SIZE);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, event_id, event_type, status_code, error, attempt, duration_ms, created_at
+         FROM webhook_deliveries WHERE webhook_id = ?1 ORDER BY seq DESC LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt.query_map(params![id.to_string(), DELIVERIES_PAGE_SIZE, offset], |row| {
+        Ok(Delivery {
+            id: uuid(&row.get::<_, String>(0)?),
+            event_id: row.get(1)?,
+            event_type: row.get(2)?,
+            status_code: row.get(3)?,
+            error: row.get(4)?,
+            attempt: row.get(5)?,
+            duration_ms: row.get::<_, i64>(6)? as u64,
+            created_at: row.get(7)?,
+        })
+    })?;
+    Ok(Some(rows.collect::<Result<_, _>>()?))
+}
+
+/// Queues an `email.received` event for each stored copy whose mailbox's owner has a webhook
+/// (not disabled) subscribed to it, due at once. Called inside the transaction that stores the
+/// copies, so a message acknowledged with 250 always has its event. Each item is a stored copy
+/// and the recipient address as written. Returns how many events were queued.
+pub fn enqueue_for_recipients<'a, 'm: 'a>(
+    conn: &Connection,
+    stored: impl IntoIterator<Item = (&'a NewMessage<'m>, &'a str)>,
+) -> StoreResult<usize> {
+    let mut queued = 0;
+    let mut find = conn.prepare_cached(
+        "SELECT w.id, w.events FROM accounts a JOIN webhooks w ON w.user_id = a.owner_id
+         WHERE a.id = ?1 AND w.status != 'disabled'",
+    )?;
+    for (copy, address) in stored {
+        let hook: Option<(String, String)> = find
+            .query_row([copy.account_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((webhook_id, events)) = hook else {
+            continue;
+        };
+        let events: Vec<String> = serde_json::from_str(&events).unwrap_or_default();
+        if !events.iter().any(|e| e == EMAIL_RECEIVED) {
+            continue;
+        }
+        let event_id = format!("evt_{}", Uuid::new_v4());
+        let event = WebhookEvent {
+            id: event_id.clone(),
+            event_type: EMAIL_RECEIVED.to_string(),
+            created_at: timestamp(copy.created_at),
+            data: EmailReceived {
+                email_id: copy.id,
+                account_id: copy.account_id,
+                address: address.to_string(),
+                from: copy.from.to_string(),
+                sender: copy.sender.to_string(),
+                subject: copy.subject.to_string(),
+                preview_text: copy.preview_text.to_string(),
+                size: copy.raw.len() as u64,
+                created_at: timestamp(copy.created_at),
+            },
+        };
+        let body = serde_json::to_string(&event).expect("an event serializes");
+        conn.prepare_cached(
+            "INSERT INTO webhook_events (id, webhook_id, event_type, body, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            event_id,
+            webhook_id,
+            EMAIL_RECEIVED,
+            body,
+            copy.created_at.saturating_mul(1000),
+            copy.created_at
+        ])?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// Up to `limit` pending events due by `now_ms` (Unix milliseconds), the longest due first.
+pub fn due(conn: &Connection, now_ms: i64, limit: u32) -> StoreResult<Vec<DueEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.seq, e.id, e.webhook_id, e.event_type, e.body, e.attempts, w.url, w.secret
+         FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
+         WHERE e.next_attempt_at <= ?1 ORDER BY e.next_attempt_at, e.seq LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![now_ms, limit], |row| {
+        Ok(DueEvent {
+            seq: row.get(0)?,
+            id: row.get(1)?,
+            webhook_id: uuid(&row.get::<_, String>(2)?),
+            event_type: row.get(3)?,
+            body: row.get(4)?,
+            attempts: row.get(5)?,
+            url: row.get(6)?,
+            secret: row.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// When the next pending event falls due after `after_ms` (Unix milliseconds), if any does.
+pub fn next_due(conn: &Connection, after_ms: i64) -> StoreResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(next_attempt_at) FROM webhook_events WHERE next_attempt_at > ?1")?
+        .query_row([after_ms], |r| r.get(0))?)
+}
+
+/// Records one attempt in its webhook's log (pruned to the newest `DELIVERIES_KEPT` now and then)
+/// and when the webhook was last triggered; false when the webhook is gone (deleted while the
+/// attempt was under way).
+pub fn record_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<bool> {
+    let webhook_id = attempt.webhook_id.to_string();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO webhook_deliveries
+                 (id, webhook_id, event_id, event_type, status_code, error, attempt, duration_ms, created_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)",
+        )?
+        .execute(params![
+            Uuid::now_v7().to_string(),
+            webhook_id,
+            attempt.event_id,
+            attempt.event_type,
+            attempt.status_code,
+            attempt.error,
+            attempt.attempt,
+            attempt.duration_ms as i64,
+            attempt.at
+        ])?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let seq = conn.last_insert_rowid();
+    conn.prepare_cached("UPDATE webhooks SET last_triggered_at = ?2 WHERE id = ?1")?
+        .execute(params![webhook_id, attempt.at])?;
+    if seq % PRUNE_EVERY == 0 {
+        conn.prepare_cached(
+            "DELETE FROM webhook_deliveries WHERE webhook_id = ?1 AND seq < (
+                 SELECT seq FROM webhook_deliveries WHERE webhook_id = ?1
+                 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )?
+        .execute(params![webhook_id, DELIVERIES_KEPT - 1])?;
+    }
+    Ok(true)
+}
+
+/// An event was acknowledged (2xx): it leaves the outbox, never to be sent again, and its
+/// webhook's run of failures ends.
+pub fn mark_delivered(conn: &Connection, seq: i64, webhook_id: Uuid) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM webhook_events WHERE seq = ?1")?
+        .execute([seq])?;
+    conn.prepare_cached(
+        "UPDATE webhooks SET failure_count = 0, status = CASE status WHEN 'failing' THEN 'active' ELSE status END
+         WHERE id = ?1",
+    )?
+    .execute([webhook_id.to_string()])?;
+    Ok(())
+}
+
+/// An attempt failed and another is left: the event is tried again at `at_ms` (Unix
+/// milliseconds), with `attempts` made so far.
+pub fn schedule_retry(conn: &Connection, seq: i64, attempts: u32, at_ms: i64) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE webhook_events SET attempts = ?2, next_attempt_at = ?3 WHERE seq = ?1")?
+        .execute(params![seq, attempts, at_ms])?;
+    Ok(())
+}
+
+/// An event's last attempt failed: it leaves the outbox, and one more failed event in a row is
+/// counted; at `FAILING_AFTER` the webhook is `failing`.
+pub fn give_up(conn: &Connection, seq: i64, webhook_id: Uuid) -> StoreResult<()> {
+    conn.prepare_cached("DELETE FROM webhook_events WHERE seq = ?1")?
+        .execute([seq])?;
+    conn.prepare_cached(
+        "UPDATE webhooks SET failure_count = failure_count + 1,
+             status = CASE WHEN status = 'active' AND failure_count + 1 >= ?2 THEN 'failing' ELSE status END
+         WHERE id = ?1",
+    )?
+    .execute(params![webhook_id.to_string(), FAILING_AFTER])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::messages::NewMessage;
+
+    fn setup() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_for_admin(&dir.path().join("w.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO pro_users (id, email, password_hash, max_mailboxes, max_domains, max_tokens, created_at)
+                 VALUES ('00000000-0000-0000-0000-000000000001', 'o@example.com', 'h', 1, 1, 1, 0);
+             INSERT INTO accounts (id, address, password_hash, quota, created_at, owner_id)
+                 VALUES ('00000000-0000-0000-0000-0000000000a1', 'owned@mail.cx', 'h', 1000000, 0,
+                         '00000000-0000-0000-0000-000000000001');
+             INSERT INTO accounts (id, address, password_hash, quota, created_at)
+                 VALUES ('00000000-0000-0000-0000-0000000000a2', 'plain@mail.cx', 'h', 1000000, 0);",
+        )
+        .unwrap();
+        (dir, conn)
+    }
+
+    fn copy(account: &str) -> NewMessage<'static> {
+        NewMessage {
+            id: Uuid::now_v7(),
+            account_id: Uuid::parse_str(account).unwrap(),
+            sender: "s@example.org",
+            from: "S <s@example.org>",
+            subject: "hi",
+            preview_text: "hello",
+            raw: b"raw bytes",
+            created_at: 1_700_000_000,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn only_owned_mailboxes_with_a_subscribed_webhook_queue_events() {
+        let (_dir, conn) = setup();
+        let user = Uuid::parse_str("00000000-0000-0000-0000-000000000001").unwrap();
+        let owned = copy("00000000-0000-0000-0000-0000000000a1");
+        let plain = copy("00000000-0000-0000-0000-0000000000a2");
+        // No webhook yet: nothing queued.
+        assert_eq!(
+            enqueue_for_recipients(&conn, [(&owned, "owned@mail.cx")]).unwrap(),
+            0
+        );
+        let hook = create(
+            &conn,
+            user,
+            Uuid::new_v4(),
+            "http://h/",
+            &[EMAIL_RECEIVED.into()],
+            "s",
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(
+            create(&conn, user, Uuid::new_v4(), "http://h/", &[], "s", 1)
+                .unwrap()
+                .is_none(),
+            "one per user"
+        );
+        let queued =
+            enqueue_for_recipients(&conn, [(&owned, "owned+tag@mail.cx"), (&plain, "plain@mail.cx")]);
+        assert_eq!(queued.unwrap(), 1);
+        let due_now = due(&conn, 1_700_000_000_000, 10).unwrap();
+        assert_eq!(due_now.len(), 1);
+        let event: WebhookEvent = serde_json::from_str(&due_now[0].body).unwrap();
+        assert_eq!(event.id, due_now[0].id);
+        assert!(event.id.starts_with("evt_"));
+        assert_eq!(event.data.address, "owned+tag@mail.cx");
+        assert_eq!(event.data.email_id, owned.id);
+        assert_eq!(due(&conn, 1_699_999_999_999, 10).unwrap().len(), 0);
+        assert_eq!(next_due(&conn, 0).unwrap(), Some(1_700_000_000_000));
+        assert_eq!(next_due(&conn, 1_700_000_000_000).unwrap(), None);
+        // Five events given up in a row make it failing; one acknowledged resets it.
+        for _ in 0..FAILING_AFTER {
+            let seq = due_now[0].seq;
+            give_up(&conn, seq, hook.id).unwrap();
+        }
+        let after = get(&conn, user, hook.id).unwrap().unwrap();
+        assert_eq!((after.status, after.failure_count), (WebhookStatus::Failing, 5));
+        mark_delivered(&conn, 0, hook.id).unwrap();
+        let after = get(&conn, user, hook.id).unwrap().unwrap();
+        assert_eq!((after.status, after.failure_count), (WebhookStatus::Active, 0));
+        assert_eq!(next_due(&conn, 0).unwrap(), None);
+    }
+}

@@ -1,0 +1,529 @@
+//! Webhook delivery: the worker that POSTs pending `email.received` events from the outbox to
+//! their webhooks, signed, retrying failures with exponential backoff, recording every attempt.
+//!
+//! Events are rows written in the same transaction as the mail they announce, so what a `250`
+//! acknowledged is delivered even across a crash: the worker picks up every pending row when it
+//! starts. It sleeps until the next retry falls due or until a commit queues new events (`Outbox`),
+//! never polling the database while idle. A few deliveries run at once, and it holds no more
+//! events in memory than it has deliveries running.
+//!
+//! Targets are checked when each request is made, on the addresses DNS gave (a resolver that
+//! filters them, so the checked address is the one connected to): loopback, private, link-local,
+//! unspecified, multicast and other non-public addresses are refused unless the operator allows
+//! them. Redirects are not followed and no proxy is used, so nothing reaches an address unchecked.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, Mac};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::header::CONTENT_TYPE;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::auth::unix_now;
+use crate::config::Config;
+use crate::store::webhooks::{self, Attempt, DueEvent};
+use crate::store::{Store, StoreResult};
+
+/// Attempts per event: the first, then four retries.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Each attempt's limit, from connecting to the last byte of the answer.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deliveries in flight at once.
+const CONCURRENCY: usize = 8;
+/// Most of a receiver's answer that is read (then the rest is dropped); read at all so the
+/// connection can be reused.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Longest sleep with nothing due, so a changed clock is noticed within the hour.
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
+/// Pause after the database failed, before trying again.
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(5);
+/// Longest error text recorded for an attempt.
+const MAX_ERROR_CHARS: usize = 300;
+
+/// Wakes the worker when a commit has queued events; cheap to share.
+#[derive(Default)]
+pub struct Outbox {
+    wake: Notify,
+}
+
+impl Outbox {
+    /// An outbox with nothing announced yet.
+    pub fn new() -> Arc<Outbox> {
+        Arc::default()
+    }
+
+    /// Events were committed to the outbox (or an attempt finished): the worker looks again.
+    pub fn queued(&self) {
+        // A stored permit: a wake-up while the worker is busy is not lost.
+        self.wake.notify_one();
+    }
+}
+
+/// How the worker delivers.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Wait before the first retry; each later retry waits twice the one before.
+    pub backoff: Duration,
+    /// Whether non-public addresses may be reached.
+    pub allow_private: bool,
+}
+
+impl Settings {
+    /// The webhook settings of `config`.
+    pub fn new(config: &Config) -> Settings {
+        Settings {
+            backoff: config.webhook_backoff,
+            allow_private: config.webhook_allow_private,
+        }
+    }
+
+    /// The wait after failed attempt number `attempt` (from 1): backoff, then doubling.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        self.backoff
+            .saturating_mul(1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX))
+    }
+}
+
+/// `sha256=<lowercase hex HMAC-SHA256(secret, timestamp + "." + body)>`, the signature header.
+pub fn signature(secret: &str, timestamp: &str, body: &str) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether a webhook may reach `ip`: false for loopback, private, link-local, unspecified,
+/// multicast, broadcast, shared (CGNAT), documentation, benchmarking and reserved addresses, and
+/// for IPv6 forms that embed such an IPv4 address.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(a == 0
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || (a == 100 && (b & 0xc0) == 64)
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (b & 0xfe) == 18)
+        || a >= 240)
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    let s = ip.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address they embed.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0; 4] {
+        return is_public_v4(embedded(s[6], s[7]));
+    }
+    if s[0] == 0x2002 {
+        return is_public_v4(embedded(s[1], s[2]));
+    }
+    !(s[..6] == [0; 6] // ::, ::1 and the old IPv4-compatible ::/96
+        || ip.is_multicast()
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments, Teredo among them
+        || (s[0] == 0x2001 && s[1] == 0xdb8) // documentation
+        || (s[0] == 0x100 && s[1..4] == [0; 3])) // discard-only
+}
+
+/// Why a webhook URL is refused when it is created; `None` when it is fine. Only http(s) with a
+/// host; an address written in the URL must be public unless `allow_private`.
+pub fn url_problem(url: &str, allow_private: bool) -> Option<String> {
+    const MAX_URL: usize = 2048;
+    if url.len() > MAX_URL {
+        return Some(format!("url must be at most {MAX_URL} characters"));
+    }
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Some("url must be an absolute http or https URL".into());
+    };
+    if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
+        return Some("url must be an absolute http or https URL".into());
+    }
+    literal_refused(&parsed, allow_private)
+        .then(|| "url must not point at a loopback, private or otherwise non-public address".into())
+}
+
+/// Whether the URL's host is an IP address written out that may not be reached (these skip DNS,
+/// so the resolver never sees them).
+fn literal_refused(url: &reqwest::Url, allow_private: bool) -> bool {
+    // The URL parser has already normalised an address (`0x7f.1` is `127.0.0.1`); IPv6 ones
+    // come in brackets.
+    let host = url.host_str().unwrap_or("");
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match host.parse::<IpAddr>() {
+        Ok(ip) => !allow_private && !is_public(ip),
+        Err(_) => false,
+    }
+}
+
+/// Resolves through the system and keeps only the addresses a webhook may reach, so the address
+/// checked is the address connected to (no window for DNS to answer differently in between).
+struct GuardedResolver;
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found.iter().copied().filter(|a| is_public(a.ip())).collect();
+            if allowed.is_empty() {
+                let reason = if found.is_empty() {
+                    format!("{host} has no address")
+                } else {
+                    format!("refused: {host} resolves only to non-public addresses")
+                };
+                return Err(reason.into());
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The HTTP client of the worker: 10 s per attempt, no redirects, no proxy, and (unless private
+/// addresses are allowed) the filtering resolver.
+fn http_client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(ATTEMPT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .user_agent(concat!("mailcx-webhooks/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        builder = builder.dns_resolver(Arc::new(GuardedResolver));
+    }
+    builder.build()
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What the running deliveries share.
+struct Worker {
+    store: Store,
+    outbox: Arc<Outbox>,
+    settings: Settings,
+    client: reqwest::Client,
+    permits: Arc<Semaphore>,
+    /// Events being delivered, by seq: still due in the database until their attempt is recorded.
+    in_flight: Mutex<HashSet<i64>>,
+}
+
+/// Delivers pending events until `shutdown` turns true; deliveries under way then finish (each
+/// within its timeout) so their outcome is recorded and none is sent twice.
+pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shutdown: watch::Receiver<bool>) {
+    let client = match http_client(settings.allow_private) {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!("webhooks disabled: the HTTP client did not start: {e}");
+            return;
+        }
+    };
+    let worker = Arc::new(Worker {
+        store,
+        outbox,
+        settings,
+        client,
+        permits: Arc::new(Semaphore::new(CONCURRENCY)),
+        in_flight: Mutex::default(),
+    });
+    let mut deliveries = JoinSet::new();
+    loop {
+        while deliveries.try_join_next().is_some() {}
+        let wait = match worker.start_due(&mut deliveries).await {
+            Ok(wait) => wait,
+            Err(e) => {
+                tracing::error!("reading the webhook outbox failed: {e}");
+                RETRY_AFTER_ERROR
+            }
+        };
+        tokio::select! {
+            _ = crate::stopping(&mut shutdown) => break,
+            _ = tokio::time::sleep(wait) => {}
+            _ = worker.outbox.wake.notified() => {}
+        }
+    }
+    while deliveries.join_next().await.is_some() {}
+}
+
+impl Worker {
+    /// Starts a delivery for each due event there is room for; returns how long to sleep unless
+    /// woken (a finishing delivery or a commit wakes the loop).
+    async fn start_due(self: &Arc<Self>, deliveries: &mut JoinSet<()>) -> StoreResult<Duration> {
+        let now = now_ms();
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return Ok(MAX_SLEEP);
+        }
+        // Those in flight are still due in the database: ask for enough to fill every free slot.
+        let limit = (free + self.in_flight.lock().expect("in-flight lock").len()) as u32;
+        let due = self
+            .store
+            .read(move |conn| webhooks::due(conn, now, limit))
+            .await?;
+        let more_due = due.len() as u32 == limit;
+        for event in due {
+            if !self.in_flight.lock().expect("in-flight lock").insert(event.seq) {
+                continue;
+            }
+            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+                self.in_flight.lock().expect("in-flight lock").remove(&event.seq);
+                return Ok(MAX_SLEEP);
+            };
+            deliveries.spawn(self.clone().deliver(event, permit));
+        }
+        if more_due {
+            // The slots are full; the first delivery to finish wakes the loop.
+            return Ok(MAX_SLEEP);
+        }
+        let next = self.store.read(move |conn| webhooks::next_due(conn, now)).await?;
+        Ok(match next {
+            Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64).min(MAX_SLEEP),
+            None => MAX_SLEEP,
+        })
+    }
+
+    /// One attempt at one event, recorded with its outcome: acknowledged, retried later, or given
+    /// up after the last attempt.
+    async fn deliver(self: Arc<Self>, event: DueEvent, permit: OwnedSemaphorePermit) {
+        let attempt = event.attempts + 1;
+        let started = Instant::now();
+        let outcome = self.send(&event).await;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let acknowledged = matches!(outcome, Ok(code) if (200..300).contains(&code));
+        let retry_at = (!acknowledged && attempt < MAX_ATTEMPTS)
+            .then(|| now_ms().saturating_add(self.settings.retry_delay(attempt).as_millis() as i64));
+        if !acknowledged {
+            let why = match &outcome {
+                Ok(code) => format!("answered {code}"),
+                Err(e) => e.clone(),
+            };
+            tracing::debug!(event = %event.id, attempt, "webhook delivery failed: {why}");
+        }
+        let record = Attempt {
+            webhook_id: event.webhook_id,
+            event_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            status_code: outcome.as_ref().ok().copied(),
+            error: outcome.err(),
+            attempt,
+            duration_ms,
+            at: unix_now() as i64,
+        };
+        let (seq, webhook_id) = (event.seq, event.webhook_id);
+        let written = self
+            .store
+            .write(move |conn| {
+                if !webhooks::record_attempt(conn, &record)? {
+                    // The webhook was deleted meanwhile, its events with it.
+                    return Ok(());
+                }
+                match retry_at {
+                    _ if acknowledged => webhooks::mark_delivered(conn, seq, webhook_id),
+                    Some(at) => webhooks::schedule_retry(conn, seq, attempt, at),
+                    None => webhooks::give_up(conn, seq, webhook_id),
+                }
+            })
+            .await;
+        if let Err(e) = written {
+            // The event stays due as it was; wait before it is tried again.
+            tracing::error!("recording a webhook attempt failed: {e}");
+            tokio::time::sleep(RETRY_AFTER_ERROR).await;
+        }
+        self.in_flight.lock().expect("in-flight lock").remove(&seq);
+        drop(permit);
+        self.outbox.queued();
+    }
+
+    /// POSTs the event's exact stored body, signed with the webhook's current secret; the status
+    /// code, or why there is none.
+    async fn send(&self, event: &DueEvent) -> Result<u16, String> {
+        let url = reqwest::Url::parse(&event.url).map_err(|_| "the URL does not parse".to_string())?;
+        if literal_refused(&url, self.settings.allow_private) {
+            return Err("refused: the URL's address is not public".into());
+        }
+        let timestamp = unix_now().to_string();
+        let signature = signature(&event.secret, &timestamp, &event.body);
+        let response = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header("X-Webhook-ID", &event.id)
+            .header("X-Webhook-Timestamp", &timestamp)
+            .header("X-Webhook-Signature", signature)
+            .body(event.body.clone())
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = response.status().as_u16();
+        drain(response).await;
+        Ok(status)
+    }
+}
+
+/// Reads up to `MAX_ANSWER_BYTES` of an answer, so a small one leaves its connection reusable.
+async fn drain(mut response: reqwest::Response) {
+    let mut read = 0;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read += chunk.len();
+        if read > MAX_ANSWER_BYTES {
+            break;
+        }
+    }
+}
+
+/// An attempt's error as recorded: the causes, never the URL (it may carry a credential).
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = if error.is_timeout() {
+        format!("timed out after {} s", ATTEMPT_TIMEOUT.as_secs())
+    } else {
+        let mut text = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    };
+    if let Some((cut, _)) = text.char_indices().nth(MAX_ERROR_CHARS) {
+        text.truncate(cut);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_public_addresses_are_refused() {
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "255.255.255.255",
+            "192.0.2.1",
+            "198.18.0.1",
+            "240.0.0.1",
+            "::",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "fd12::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "2001:db8::1",
+        ] {
+            assert!(!is_public(refused.parse().unwrap()), "{refused} must be refused");
+        }
+        for public in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+            "2002:101:101::",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public} is public");
+        }
+    }
+
+    #[test]
+    fn urls_are_checked_at_creation() {
+        assert_eq!(url_problem("https://hooks.example.com/in", false), None);
+        assert_eq!(url_problem("http://127.0.0.1:9000/", true), None);
+        for bad in [
+            "ftp://example.com/",
+            "example.com/hook",
+            "",
+            "http://",
+            "http://127.0.0.1/",
+            "http://[::1]/",
+            "http://10.0.0.1/",
+            "http://0x7f.1/",
+            "http://[::ffff:7f00:1]/",
+        ] {
+            assert!(url_problem(bad, false).is_some(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn signatures_are_hmac_sha256_over_timestamp_dot_body() {
+        // Computed independently (Python's hmac module).
+        assert_eq!(
+            signature("whsec_test", "1700000000", r#"{"id":"evt_1"}"#),
+            "sha256=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
+        );
+    }
+
+    #[test]
+    fn the_flags_parse() {
+        use clap::{CommandFactory, FromArgMatches};
+        // Flags only: no test here reads the environment.
+        let parse = |args: &[&str]| {
+            let command = Config::command().mut_args(|arg| arg.env(None::<&'static str>));
+            let matches = command.try_get_matches_from([&["mailcx-server"], args].concat())?;
+            Config::from_arg_matches(&matches)
+        };
+        let defaults = Settings::new(&parse(&[]).unwrap());
+        assert_eq!(defaults.backoff, Duration::from_secs(60));
+        assert!(!defaults.allow_private);
+        let set = Settings::new(&parse(&["--webhook-backoff", "250ms", "--webhook-allow-private"]).unwrap());
+        assert_eq!(set.backoff, Duration::from_millis(250));
+        assert!(set.allow_private);
+        assert_eq!(
+            parse(&["--webhook-backoff", "2m"]).unwrap().webhook_backoff,
+            Duration::from_secs(120)
+        );
+        for bad in ["0", "0ms", "fast", "-5ms"] {
+            assert!(parse(&["--webhook-backoff", bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time() {
+        let settings = Settings {
+            backoff: Duration::from_secs(60),
+            allow_private: false,
+        };
+        let waits: Vec<u64> = (1..MAX_ATTEMPTS)
+            .map(|a| settings.retry_delay(a).as_secs())
+            .collect();
+        assert_eq!(waits, [60, 120, 240, 480]);
+    }
+}

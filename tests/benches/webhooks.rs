@@ -1,0 +1,3 @@
+//! Webhook delivery under load (being written).
+
+fn main() {}
