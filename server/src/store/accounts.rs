@@ -160,7 +160,7 @@ pub fn by_address_with_hash(conn: &Connection, address: &str) -> StoreResult<Opt
     let sql = format!("SELECT {COLUMNS}, password_hash FROM accounts WHERE address = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let row = stmt
-        .query_row([address], |row| Ok((from_row(row)?, row.get::<_, String>(7)?)))
+        .query_row([address], |row| Ok((from_row(row)?, row.get::<_, String>(8)?)))
         .optional()?;
     Ok(row)
 }
