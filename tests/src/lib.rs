@@ -13,6 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 pub use mailcx_server;
+pub mod dns;
 pub mod mail;
 
 /// The password every mailbox made by `TestServer::create_mailbox` gets.
