@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::CONTENT_TYPE;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::auth::unix_now;
@@ -230,9 +230,8 @@ struct Worker {
     outbox: Arc<Outbox>,
     settings: Settings,
     client: reqwest::Client,
-    permits: Arc<Semaphore>,
-    /// Events being delivered, by seq: still due in the database until their attempt is recorded.
-    in_flight: Mutex<HashSet<i64>>,
+    /// Events whose attempt is recorded, by seq, for the loop to stop counting as in flight.
+    finished: Mutex<Vec<i64>>,
 }
 
 /// Delivers pending events until `shutdown` turns true; deliveries under way then finish (each
@@ -250,13 +249,15 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
         outbox,
         settings,
         client,
-        permits: Arc::new(Semaphore::new(CONCURRENCY)),
-        in_flight: Mutex::default(),
+        finished: Mutex::default(),
     });
     let mut deliveries = JoinSet::new();
+    // Events being delivered, by seq: they stay due in the database until their attempt is
+    // recorded, so they are skipped when read again meanwhile.
+    let mut in_flight = HashSet::new();
     loop {
         while deliveries.try_join_next().is_some() {}
-        let wait = match worker.start_due(&mut deliveries).await {
+        let wait = match worker.start_due(&mut deliveries, &mut in_flight).await {
             Ok(wait) => wait,
             Err(e) => {
                 tracing::error!("reading the webhook outbox failed: {e}");
@@ -275,28 +276,36 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
 impl Worker {
     /// Starts a delivery for each due event there is room for; returns how long to sleep unless
     /// woken (a finishing delivery or a commit wakes the loop).
-    async fn start_due(self: &Arc<Self>, deliveries: &mut JoinSet<()>) -> StoreResult<Duration> {
-        let now = now_ms();
-        let free = self.permits.available_permits();
+    async fn start_due(
+        self: &Arc<Self>,
+        deliveries: &mut JoinSet<()>,
+        in_flight: &mut HashSet<i64>,
+    ) -> StoreResult<Duration> {
+        // Only events whose outcome is committed leave the set, and before the read below
+        // starts: a read can never see one of them still due and send it again.
+        for seq in std::mem::take(&mut *self.finished.lock().expect("finished lock")) {
+            in_flight.remove(&seq);
+        }
+        let free = CONCURRENCY.saturating_sub(in_flight.len());
         if free == 0 {
+            // The first delivery to finish wakes the loop.
             return Ok(MAX_SLEEP);
         }
+        let now = now_ms();
         // Those in flight are still due in the database: ask for enough to fill every free slot.
-        let limit = (free + self.in_flight.lock().expect("in-flight lock").len()) as u32;
+        let limit = (free + in_flight.len()) as u32;
         let due = self
             .store
             .read(move |conn| webhooks::due(conn, now, limit))
             .await?;
         let more_due = due.len() as u32 == limit;
         for event in due {
-            if !self.in_flight.lock().expect("in-flight lock").insert(event.seq) {
-                continue;
+            if in_flight.len() >= CONCURRENCY {
+                break;
             }
-            let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-                self.in_flight.lock().expect("in-flight lock").remove(&event.seq);
-                return Ok(MAX_SLEEP);
-            };
-            deliveries.spawn(self.clone().deliver(event, permit));
+            if in_flight.insert(event.seq) {
+                deliveries.spawn(self.clone().deliver(event));
+            }
         }
         if more_due {
             // The slots are full; the first delivery to finish wakes the loop.
@@ -311,7 +320,7 @@ impl Worker {
 
     /// One attempt at one event, recorded with its outcome: acknowledged, retried later, or given
     /// up after the last attempt.
-    async fn deliver(self: Arc<Self>, event: DueEvent, permit: OwnedSemaphorePermit) {
+    async fn deliver(self: Arc<Self>, event: DueEvent) {
         let attempt = event.attempts + 1;
         let started = Instant::now();
         let outcome = self.send(&event).await;
@@ -356,8 +365,7 @@ impl Worker {
             tracing::error!("recording a webhook attempt failed: {e}");
             tokio::time::sleep(RETRY_AFTER_ERROR).await;
         }
-        self.in_flight.lock().expect("in-flight lock").remove(&seq);
-        drop(permit);
+        self.finished.lock().expect("finished lock").push(seq);
         self.outbox.queued();
     }
 

@@ -3,3 +3,4 @@
 //! receiver, and isolation between Pro users. All over real TCP against the real server.
 
 mod tokens;
+mod webhooks;
