@@ -1,4 +1,5 @@
-//! `GET /api/ws`: live `new_email` pushes for one mailbox after an `auth` frame.
+//! `GET /api/ws`: live `new_email` pushes after an `auth` frame: for one mailbox with its JWT, or
+//! for every mailbox of a Pro user with a Pro credential.
 
 use std::time::Duration;
 
@@ -9,8 +10,10 @@ use axum::response::{IntoResponse, Response};
 use mailcx_common::{ErrorCode, WsClientFrame, WsEvent, WsServerFrame};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::AppState;
+use crate::auth::looks_like_pro;
 use crate::error::ApiError;
 use crate::events::Event;
 
@@ -61,20 +64,19 @@ async fn session(mut socket: WebSocket, state: AppState) {
             .await;
         }
     };
-    let account = match state.auth.account_for_token(&state, &token).await {
-        Ok(account) => account,
-        Err(_) => return refuse(socket, ErrorCode::InvalidToken, "the token is invalid or expired").await,
+    let Some(key) = listens_to(&state, &token).await else {
+        return refuse(socket, ErrorCode::InvalidToken, "the token is invalid or expired").await;
     };
-    let Some(_slot) = state.sockets.admit(account.id) else {
+    let Some(_slot) = state.sockets.admit(key) else {
         return refuse(
             socket,
             ErrorCode::TooManyConnections,
-            "this mailbox has 3 sockets open",
+            &format!("this mailbox or Pro user has {MAX_SOCKETS_PER_MAILBOX} sockets open"),
         )
         .await;
     };
     // Subscribed before auth_ok, so nothing stored after auth_ok can be missed.
-    let mut listener = state.events.subscribe(account.id);
+    let mut listener = state.events.subscribe(key);
     if send(&mut socket, &WsServerFrame::Event(WsEvent::AuthOk))
         .await
         .is_err()
@@ -118,12 +120,38 @@ async fn session(mut socket: WebSocket, state: AppState) {
                     tracing::debug!("a WebSocket missed its pongs; closing it");
                     return close(socket, GOING_AWAY, "no pong").await;
                 }
+                // A password reset, a revoked API token or a removed Pro user ends the socket
+                // too, within a ping interval: nothing else would tell it.
+                if listens_to(&state, &token).await != Some(key) {
+                    return refuse(socket, ErrorCode::InvalidToken, "the token no longer works").await;
+                }
                 let ping = socket.send(Frame::Ping(Default::default()));
                 if !matches!(tokio::time::timeout(SEND_TIMEOUT, ping).await, Ok(Ok(()))) {
                     return;
                 }
             }
         }
+    }
+}
+
+/// Whose events a credential hears: a mailbox JWT its mailbox's (keyed by the mailbox's id), a
+/// Pro credential those of every mailbox the user owns (keyed by the user's id); `None` when it
+/// does not verify.
+async fn listens_to(state: &AppState, token: &str) -> Option<Uuid> {
+    if looks_like_pro(&state.auth, token) {
+        state
+            .auth
+            .pro_caller(state, token)
+            .await
+            .ok()
+            .map(|caller| caller.user.id)
+    } else {
+        state
+            .auth
+            .account_for_token(state, token)
+            .await
+            .ok()
+            .map(|account| account.id)
     }
 }
 

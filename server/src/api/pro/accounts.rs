@@ -1,10 +1,137 @@
-//! `/pro/api/accounts`.
+//! `/pro/api/accounts`: a Pro user's mailboxes (made with `POST /api/accounts` and a Pro
+//! credential): list, delete, reset a password, read the messages. Another user's mailbox, an
+//! anonymous one, or an id that is not a UUID is 404, like one that does not exist.
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, put};
+use axum::{Json, Router};
+use mailcx_common::validate::{self, PasswordError};
+use mailcx_common::{
+    ErrorCode, MessageList, NewPassword, PasswordReset, ProAccount, ProAccountList, timestamp,
+};
+use uuid::Uuid;
 
-use crate::api::AppState;
+use crate::api::messages::Page;
+use crate::api::{ApiJson, AppState, accounts as mailboxes};
+use crate::auth::{Pro, unix_now};
+use crate::error::{ApiError, ApiResult};
+use crate::store::{accounts, messages};
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/pro/api/accounts", get(list))
+        .route("/pro/api/accounts/{id}", delete(remove))
+        .route("/pro/api/accounts/{id}/reset-password", put(reset_password))
+        .route("/pro/api/accounts/{id}/messages", get(messages))
+}
+
+/// A mailbox id from the path; one that is not a UUID names no mailbox.
+fn mailbox_id(id: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(id).map_err(|_| no_mailbox())
+}
+
+fn no_mailbox() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such mailbox")
+}
+
+/// `GET /pro/api/accounts?page=N`: 100 a page, newest first.
+async fn list(
+    State(state): State<AppState>,
+    Pro(caller): Pro,
+    Page(page): Page,
+) -> ApiResult<Json<ProAccountList>> {
+    let user_id = caller.user.id;
+    let rows = state
+        .store
+        .read(move |conn| accounts::owned_page(conn, user_id, page))
+        .await?;
+    let accounts = rows
+        .into_iter()
+        .map(|account| ProAccount {
+            id: account.id,
+            address: account.address,
+            quota: account.quota,
+            used: account.used,
+            created_at: timestamp(account.created_at),
+        })
+        .collect();
+    Ok(Json(ProAccountList { accounts, page }))
+}
+
+/// `DELETE /pro/api/accounts/{id}` → 204: the mailbox and its mail, as `DELETE /api/account`
+/// removes them.
+async fn remove(
+    State(state): State<AppState>,
+    Pro(caller): Pro,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = mailbox_id(&id)?;
+    let user_id = caller.user.id;
+    // The owner never changes, so a mailbox found owned here is still this user's below.
+    state
+        .store
+        .read(move |conn| accounts::owned(conn, user_id, id))
+        .await?
+        .ok_or_else(no_mailbox)?;
+    if mailboxes::remove(&state, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_mailbox())
+    }
+}
+
+/// `PUT /pro/api/accounts/{id}/reset-password` → `{"message":"password_reset"}`; every token
+/// of the mailbox issued before stops working on its next request.
+async fn reset_password(
+    State(state): State<AppState>,
+    Pro(caller): Pro,
+    Path(id): Path<String>,
+    ApiJson(new): ApiJson<NewPassword>,
+) -> ApiResult<Json<PasswordReset>> {
+    let id = mailbox_id(&id)?;
+    validate::validate_password(&new.password).map_err(|e| match e {
+        PasswordError::TooShort => ApiError::new(ErrorCode::PasswordTooShort, e.to_string()),
+        PasswordError::TooLong => ApiError::invalid_request(e.to_string()),
+    })?;
+    let user_id = caller.user.id;
+    // Spares a password hash for an id that is not the caller's; the update checks again.
+    state
+        .store
+        .read(move |conn| accounts::owned(conn, user_id, id))
+        .await?
+        .ok_or_else(no_mailbox)?;
+    let hash = state.auth.hash_password(new.password).await?;
+    let reset = state
+        .store
+        .write(move |conn| accounts::reset_owned_password(conn, user_id, id, &hash))
+        .await?;
+    if !reset {
+        return Err(no_mailbox());
+    }
+    Ok(Json(PasswordReset {
+        message: "password_reset".into(),
+    }))
+}
+
+/// `GET /pro/api/accounts/{id}/messages?page=N`: the shape of `GET /api/messages`.
+async fn messages(
+    State(state): State<AppState>,
+    Pro(caller): Pro,
+    Path(id): Path<String>,
+    Page(page): Page,
+) -> ApiResult<Json<MessageList>> {
+    let id = mailbox_id(&id)?;
+    let user_id = caller.user.id;
+    let now = unix_now() as i64;
+    let rows = state
+        .store
+        .read(move |conn| match accounts::owned(conn, user_id, id)? {
+            Some(_) => messages::page(conn, id, page, now).map(Some),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(no_mailbox)?;
+    Ok(Json(MessageList { messages: rows, page }))
 }
