@@ -2,6 +2,7 @@
 //! mailboxes, custom domains checked against a real DNS server, webhooks delivered to a real
 //! receiver, and isolation between Pro users. All over real TCP against the real server.
 
+mod accounts;
 mod domains;
 mod tokens;
 mod webhooks;
