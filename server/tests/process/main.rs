@@ -6,3 +6,4 @@ mod admin;
 mod binary;
 mod durability;
 mod support;
+mod webhooks;
