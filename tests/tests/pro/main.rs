@@ -4,5 +4,6 @@
 
 mod accounts;
 mod domains;
+mod isolation;
 mod tokens;
 mod webhooks;
