@@ -14,12 +14,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use mailcx_server::store::{self, accounts, pro};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use crate::binary::server_command;
 use crate::support::{PASSWORD, SERVER_BINARY, Smtp, data_payload, text_message};
@@ -134,24 +132,6 @@ fn add_pro_user(db: &Path) {
     assert!(output.status.success(), "user add failed: {output:?}");
 }
 
-/// Makes `ADDRESS` a mailbox of the Pro user, beside the running server (as the operator's
-/// commands do).
-fn add_owned_mailbox(db: &Path) {
-    let conn = store::open_for_admin(db).unwrap();
-    let owner = pro::user_by_email(&conn, OWNER).unwrap().expect("the Pro user");
-    let new = accounts::NewAccount {
-        id: Uuid::new_v4(),
-        address: ADDRESS,
-        password_hash: "not used: only mail is sent to it",
-        quota: 50_000_000,
-        created_at: 0,
-        owner_id: Some(owner.id),
-        domain_id: None,
-    };
-    accounts::insert(&conn, &new).unwrap();
-    store::mark_changed(db).unwrap();
-}
-
 #[tokio::test]
 async fn every_acknowledged_message_reaches_the_webhook_once_across_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,7 +144,6 @@ async fn every_acknowledged_message_reaches_the_webhook_once_across_sigkill() {
         .port();
     add_pro_user(&db);
     let (mut server, http, smtp) = spawn_server(&db).await;
-    add_owned_mailbox(&db);
     let client = reqwest::Client::new();
     let login = client
         .post(format!("http://{http}/pro/api/login"))
@@ -177,6 +156,15 @@ async fn every_acknowledged_message_reaches_the_webhook_once_across_sigkill() {
         .as_str()
         .unwrap()
         .to_string();
+    // A Pro credential on POST /api/accounts makes the mailbox the Pro user's.
+    let mailbox = client
+        .post(format!("http://{http}/api/accounts"))
+        .bearer_auth(&jwt)
+        .json(&json!({"address": ADDRESS, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mailbox.status(), 201);
     let hook: Value = client
         .post(format!("http://{http}/pro/api/webhooks"))
         .bearer_auth(&jwt)

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use hmac::{Hmac, Mac};
-use mailcx_server::store::{self, accounts, pro};
 use mailcx_tests::mail::{deliver, text_message};
-use mailcx_tests::{TestServer, expect_error, expect_json, is_wire_timestamp, keys, wait_for};
+use mailcx_tests::{PASSWORD, TestServer, expect_error, expect_json, is_wire_timestamp, keys, wait_for};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -133,29 +132,12 @@ async fn server_with_backoff(backoff: Duration) -> TestServer {
     .await
 }
 
-/// Makes `local@<domain>` a mailbox owned by the Pro user `email`; returns its id.
-async fn owned_mailbox(server: &TestServer, email: &str, local: &str) -> Uuid {
-    let db = server.db_path();
-    let (email, address) = (email.to_string(), server.address(local));
-    tokio::task::spawn_blocking(move || {
-        let conn = store::open_for_admin(&db).unwrap();
-        let owner = pro::user_by_email(&conn, &email).unwrap().expect("the Pro user");
-        let id = Uuid::new_v4();
-        let new = accounts::NewAccount {
-            id,
-            address: &address,
-            password_hash: "not used: these tests only send mail to it",
-            quota: 50_000_000,
-            created_at: 0,
-            owner_id: Some(owner.id),
-            domain_id: None,
-        };
-        accounts::insert(&conn, &new).unwrap();
-        store::mark_changed(&db).unwrap();
-        id
-    })
-    .await
-    .unwrap()
+/// Creates `local@<domain>` with a Pro credential, so it is that Pro user's; returns its id.
+async fn owned_mailbox(server: &TestServer, credential: &str, local: &str) -> Uuid {
+    let body = json!({"address": server.address(local), "password": PASSWORD});
+    let response = call(server, Method::POST, "/api/accounts", credential, Some(body)).await;
+    let created = expect_json(response, StatusCode::CREATED).await;
+    Uuid::parse_str(created["id"].as_str().unwrap()).unwrap()
 }
 
 /// Creates a webhook to `url` for `credential`; returns the created JSON.
@@ -325,7 +307,7 @@ async fn mail_to_an_owned_mailbox_is_posted_once_signed_and_logged() {
     let server = server_with_backoff(Duration::from_secs(60)).await;
     let receiver = Receiver::start().await;
     let jwt = server.create_pro_user("owner@example.com").await;
-    let account_id = owned_mailbox(&server, "owner@example.com", "owned").await;
+    let account_id = owned_mailbox(&server, &jwt, "owned").await;
     server.create_mailbox("plain").await;
     let hook = create_webhook(&server, &jwt, &receiver.url).await;
     let secret = hook["secret"].as_str().unwrap();
@@ -425,7 +407,7 @@ async fn failed_attempts_are_retried_with_growing_waits_until_one_succeeds() {
     let receiver = Receiver::start().await;
     receiver.answer(&[500, 503], None);
     let jwt = server.create_pro_user("owner@example.com").await;
-    owned_mailbox(&server, "owner@example.com", "owned").await;
+    owned_mailbox(&server, &jwt, "owned").await;
     let hook = create_webhook(&server, &jwt, &receiver.url).await;
     send(&server, &server.address("owned"), "Retry me").await;
 
@@ -465,7 +447,7 @@ async fn five_events_given_up_in_a_row_make_a_webhook_failing_until_one_gets_thr
     let receiver = Receiver::start().await;
     receiver.answer(&[], Some(500));
     let jwt = server.create_pro_user("owner@example.com").await;
-    owned_mailbox(&server, "owner@example.com", "owned").await;
+    owned_mailbox(&server, &jwt, "owned").await;
     let hook = create_webhook(&server, &jwt, &receiver.url).await;
     let id = hook["id"].as_str().unwrap();
 
@@ -522,7 +504,7 @@ async fn a_rotated_secret_signs_every_later_attempt() {
     let server = server_with_backoff(Duration::from_millis(300)).await;
     let receiver = Receiver::start().await;
     let jwt = server.create_pro_user("owner@example.com").await;
-    owned_mailbox(&server, "owner@example.com", "owned").await;
+    owned_mailbox(&server, &jwt, "owned").await;
     let hook = create_webhook(&server, &jwt, &receiver.url).await;
     let old = hook["secret"].as_str().unwrap().to_string();
     send(&server, &server.address("owned"), "before").await;
@@ -553,7 +535,7 @@ async fn another_users_webhook_and_its_deliveries_are_not_found() {
     let receiver = Receiver::start().await;
     let alice = server.create_pro_user("alice@example.com").await;
     let bob = server.create_pro_user("bob@example.com").await;
-    owned_mailbox(&server, "alice@example.com", "alice").await;
+    owned_mailbox(&server, &alice, "alice").await;
     let hook = create_webhook(&server, &alice, &receiver.url).await;
     let id = hook["id"].as_str().unwrap();
     send(&server, &server.address("alice"), "for alice").await;
@@ -586,7 +568,7 @@ async fn non_public_targets_are_refused_without_the_operators_flag() {
     let server = TestServer::start_with(|config| config.webhook_backoff = Duration::from_millis(50)).await;
     let receiver = Receiver::start().await;
     let jwt = server.create_pro_user("owner@example.com").await;
-    owned_mailbox(&server, "owner@example.com", "owned").await;
+    owned_mailbox(&server, &jwt, "owned").await;
     // An address written in the URL is refused at once.
     for url in [
         format!("http://127.0.0.1:{}/hook", receiver.port),
