@@ -10,6 +10,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -317,7 +318,7 @@ impl FromRequestParts<AppState> for Mailbox {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(ApiError::invalid_token)?;
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::invalid_token)?;
         state.auth.account_for_token(state, token).await.map(Mailbox)
     }
 }
@@ -337,7 +338,7 @@ impl FromRequestParts<AppState> for Pro {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let credential = bearer_token(parts).ok_or_else(ApiError::invalid_token)?;
+        let credential = bearer_token(&parts.headers).ok_or_else(ApiError::invalid_token)?;
         state.auth.pro_caller(state, credential).await.map(Pro)
     }
 }
@@ -352,8 +353,8 @@ pub fn looks_like_pro(auth: &Auth, credential: &str) -> bool {
 }
 
 /// The token of an `Authorization: Bearer` header.
-pub fn bearer_token(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

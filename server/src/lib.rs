@@ -99,6 +99,11 @@ impl Server {
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
+            // Off with the per-IP limit (`--rate-limit 0`), else the contract's Pro rate.
+            pro_rate_limiter: (config.rate_limit > 0)
+                .then(|| RateLimiter::with_burst(ratelimit::PRO_RATE, ratelimit::PRO_BURST))
+                .flatten()
+                .map(Arc::new),
             creations: CreationLimiter::new(config.accounts_per_hour),
             config: Arc::new(config),
             store: store.clone(),

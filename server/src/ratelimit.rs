@@ -3,12 +3,17 @@
 //! gains nothing).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Requests a client may send at once before the rate applies.
 pub const BURST: f64 = 16.0;
+/// Requests per second of a Pro user, whatever address they come from (API.md: 20, burst 40).
+pub const PRO_RATE: u32 = 20;
+/// Requests a Pro user may send at once before their rate applies.
+pub const PRO_BURST: f64 = 40.0;
 /// Past this many tracked clients, idle ones are forgotten (at most once a second).
 const MAX_TRACKED: usize = 10_000;
 /// Least time between two clean-ups of a full map, so a flood does not pay for one per request.
@@ -30,19 +35,20 @@ struct Bucket {
     refilled: Instant,
 }
 
-/// A token bucket per client IP: `rate` tokens a second, up to `BURST`.
-pub struct RateLimiter {
+/// A token bucket per client (an IP, or a Pro user): `rate` tokens a second, up to `burst`.
+pub struct RateLimiter<K = IpAddr> {
     rate: f64,
-    buckets: Mutex<Tracked<Bucket>>,
+    burst: f64,
+    buckets: Mutex<Tracked<Bucket, K>>,
 }
 
 /// Per-client state and when it was last cleaned up.
-struct Tracked<T> {
-    clients: HashMap<IpAddr, T>,
+struct Tracked<T, K = IpAddr> {
+    clients: HashMap<K, T>,
     cleaned: Instant,
 }
 
-impl<T> Tracked<T> {
+impl<T, K: Eq + Hash> Tracked<T, K> {
     fn new() -> Self {
         Tracked {
             clients: HashMap::new(),
@@ -51,7 +57,7 @@ impl<T> Tracked<T> {
     }
 
     /// Drops the clients `keep` says no, when the map is large and was not cleaned just now.
-    fn clean_up(&mut self, now: Instant, keep: impl FnMut(&IpAddr, &mut T) -> bool) {
+    fn clean_up(&mut self, now: Instant, keep: impl FnMut(&K, &mut T) -> bool) {
         if self.clients.len() > MAX_TRACKED && now.duration_since(self.cleaned) >= CLEAN_UP_EVERY {
             self.clients.retain(keep);
             self.cleaned = now;
@@ -60,27 +66,42 @@ impl<T> Tracked<T> {
 }
 
 impl RateLimiter {
-    /// A limiter of `per_second` requests a second; `None` when 0 turns limiting off.
+    /// A limiter of `per_second` requests a second per client IP (burst 16); `None` when 0
+    /// turns limiting off.
     pub fn new(per_second: u32) -> Option<RateLimiter> {
-        (per_second > 0).then(|| RateLimiter {
-            rate: f64::from(per_second),
-            buckets: Mutex::new(Tracked::new()),
-        })
+        RateLimiter::with_burst(per_second, BURST)
     }
 
     /// Takes one token for the client at `ip`, or says how many seconds until one is there.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        self.take(client_key(ip))
+    }
+}
+
+impl<K: Eq + Hash> RateLimiter<K> {
+    /// A limiter of `per_second` requests a second per key, up to `burst` at once; `None` when
+    /// 0 turns limiting off.
+    pub fn with_burst(per_second: u32, burst: f64) -> Option<RateLimiter<K>> {
+        (per_second > 0).then(|| RateLimiter {
+            rate: f64::from(per_second),
+            burst,
+            buckets: Mutex::new(Tracked::new()),
+        })
+    }
+
+    /// Takes one token for `key`, or says how many seconds until one is there.
+    pub fn take(&self, key: K) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
         // A bucket that has refilled completely is the same as no bucket.
-        let full_after = Duration::from_secs_f64(BURST / self.rate);
+        let full_after = Duration::from_secs_f64(self.burst / self.rate);
         buckets.clean_up(now, |_, b| now.duration_since(b.refilled) < full_after);
-        let bucket = buckets.clients.entry(client_key(ip)).or_insert(Bucket {
-            tokens: BURST,
+        let bucket = buckets.clients.entry(key).or_insert(Bucket {
+            tokens: self.burst,
             refilled: now,
         });
         let elapsed = now.duration_since(bucket.refilled).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(BURST);
+        bucket.tokens = (bucket.tokens + elapsed * self.rate).min(self.burst);
         bucket.refilled = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;

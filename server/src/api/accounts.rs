@@ -155,7 +155,7 @@ impl FromRequestParts<AppState> for Owner {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match bearer_token(parts) {
+        match bearer_token(&parts.headers) {
             Some(credential) if looks_like_pro(&state.auth, credential) => {
                 let caller = state.auth.pro_caller(state, credential).await?;
                 Ok(Owner(Some(caller)))

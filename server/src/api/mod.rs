@@ -51,6 +51,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub domains: Arc<DomainList>,
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Requests per Pro user, for requests with a Pro credential.
+    pub pro_rate_limiter: Option<Arc<RateLimiter<Uuid>>>,
     pub creations: Option<Arc<CreationLimiter>>,
     pub events: Events,
     /// Open WebSockets per mailbox.
@@ -108,20 +110,42 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Answers 429 with `Retry-After` once a client IP has used up its bucket.
+/// A request with a valid Pro credential counts against its Pro user's bucket (20 a second, burst
+/// 40) wherever it comes from; any other against its client IP's.
 async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let ip = client_ip(
-        request.headers(),
-        request.extensions(),
-        &state.config.trusted_proxies,
-    );
-    if let (Some(limiter), Some(ip)) = (&state.rate_limiter, ip)
-        && let Err(retry_after) = limiter.check(ip)
-    {
+    // Taken out first: the request itself cannot be held across an await here.
+    let credential = crate::auth::bearer_token(request.headers()).map(str::to_string);
+    let verdict = match pro_user_of(&state, credential).await {
+        Some(user) => state.pro_rate_limiter.as_ref().map(|limiter| limiter.take(user)),
+        None => {
+            let ip = client_ip(
+                request.headers(),
+                request.extensions(),
+                &state.config.trusted_proxies,
+            );
+            state
+                .rate_limiter
+                .as_ref()
+                .zip(ip)
+                .map(|(limiter, ip)| limiter.check(ip))
+        }
+    };
+    if let Some(Err(retry_after)) = verdict {
         let mut error = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
         error.retry_after = Some(retry_after);
         return error.into_response();
     }
     next.run(request).await
+}
+
+/// The Pro user a valid Pro credential stands for.
+async fn pro_user_of(state: &AppState, credential: Option<String>) -> Option<Uuid> {
+    let credential = credential?;
+    if !crate::auth::looks_like_pro(&state.auth, &credential) {
+        return None;
+    }
+    let caller = state.auth.pro_caller(state, &credential).await.ok()?;
+    Some(caller.user.id)
 }
 
 /// The client a request came from: the connection's peer or, when that is a trusted proxy, the

@@ -190,3 +190,21 @@ async fn the_operators_commands_take_effect_on_a_running_server_at_once() {
         expect_error(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
     }
 }
+
+#[tokio::test]
+async fn a_pro_credential_has_the_pro_rate_limit_wherever_it_comes_from() {
+    let server = TestServer::start_with(|config| config.rate_limit = 1).await;
+    let jwt = server.create_pro_user("owner@example.com").await;
+    let (_, secret) = mint(&server, &jwt, "ci").await;
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        let response = call(&server, reqwest::Method::GET, "/pro/api/tokens", &secret, None).await;
+        statuses.push(response.status().as_u16());
+    }
+    // Burst 40 for the user, not the 16 of an address (which the two calls above used already).
+    assert!(statuses[..40].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // Anonymous requests from the same address have their own bucket.
+    let response = server.get("/api/domains", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
