@@ -12,7 +12,7 @@
 //! unspecified, multicast and other non-public addresses are refused unless the operator allows
 //! them. Redirects are not followed and no proxy is used, so nothing reaches an address unchecked.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,6 +22,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::CONTENT_TYPE;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use crate::auth::unix_now;
 use crate::config::Config;
@@ -34,6 +35,11 @@ pub const MAX_ATTEMPTS: u32 = 5;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries in flight at once.
 const CONCURRENCY: usize = 8;
+/// Deliveries in flight at once for one webhook.
+const PER_WEBHOOK: usize = 4;
+/// Due events looked at each time, per delivery slot: past one webhook's crowd of events to
+/// others'.
+const WINDOW_PER_SLOT: usize = 4;
 /// Most of a receiver's answer that is read (then the rest is dropped); read at all so the
 /// connection can be reused.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -224,6 +230,27 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Which of the due events (seq, webhook, the longest due first) to start, given those in
+/// flight: as many as there are free slots, skipping events in flight and events of a webhook
+/// that holds `PER_WEBHOOK` slots already, so a slow or dead receiver cannot take every slot.
+fn choose(due: &[(i64, Uuid)], in_flight: &[(i64, Uuid)]) -> Vec<i64> {
+    let mut taken: Vec<(i64, Uuid)> = in_flight.to_vec();
+    let mut chosen = Vec::new();
+    for &(seq, hook) in due {
+        if taken.len() >= CONCURRENCY {
+            break;
+        }
+        if taken.iter().any(|(s, _)| *s == seq)
+            || taken.iter().filter(|(_, h)| *h == hook).count() >= PER_WEBHOOK
+        {
+            continue;
+        }
+        taken.push((seq, hook));
+        chosen.push(seq);
+    }
+    chosen
+}
+
 /// What the running deliveries share.
 struct Worker {
     store: Store,
@@ -252,9 +279,9 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
         finished: Mutex::default(),
     });
     let mut deliveries = JoinSet::new();
-    // Events being delivered, by seq: they stay due in the database until their attempt is
-    // recorded, so they are skipped when read again meanwhile.
-    let mut in_flight = HashSet::new();
+    // Events being delivered (seq to webhook): they stay due in the database until their
+    // attempt is recorded, so they are skipped when read again meanwhile.
+    let mut in_flight = HashMap::new();
     loop {
         while deliveries.try_join_next().is_some() {}
         let wait = match worker.start_due(&mut deliveries, &mut in_flight).await {
@@ -279,39 +306,38 @@ impl Worker {
     async fn start_due(
         self: &Arc<Self>,
         deliveries: &mut JoinSet<()>,
-        in_flight: &mut HashSet<i64>,
+        in_flight: &mut HashMap<i64, Uuid>,
     ) -> StoreResult<Duration> {
         // Only events whose outcome is committed leave the set, and before the read below
         // starts: a read can never see one of them still due and send it again.
         for seq in std::mem::take(&mut *self.finished.lock().expect("finished lock")) {
             in_flight.remove(&seq);
         }
-        let free = CONCURRENCY.saturating_sub(in_flight.len());
-        if free == 0 {
+        if in_flight.len() >= CONCURRENCY {
             // The first delivery to finish wakes the loop.
             return Ok(MAX_SLEEP);
         }
         let now = now_ms();
-        // Those in flight are still due in the database: ask for enough to fill every free slot.
-        let limit = (free + in_flight.len()) as u32;
-        let due = self
+        let limit = (CONCURRENCY * WINDOW_PER_SLOT + in_flight.len()) as u32;
+        let busy: Vec<(i64, Uuid)> = in_flight.iter().map(|(seq, hook)| (*seq, *hook)).collect();
+        // One snapshot for all: which events to start, their bodies, and when the next one after
+        // them falls due.
+        let (events, next) = self
             .store
-            .read(move |conn| webhooks::due(conn, now, limit))
+            .read(move |conn| {
+                let chosen = choose(&webhooks::due(conn, now, limit)?, &busy);
+                let mut events = Vec::with_capacity(chosen.len());
+                for seq in chosen {
+                    events.extend(webhooks::pending_event(conn, seq)?);
+                }
+                Ok((events, webhooks::next_due(conn, now)?))
+            })
             .await?;
-        let more_due = due.len() as u32 == limit;
-        for event in due {
-            if in_flight.len() >= CONCURRENCY {
-                break;
-            }
-            if in_flight.insert(event.seq) {
-                deliveries.spawn(self.clone().deliver(event));
-            }
+        // Due events left waiting for a slot start when a delivery finishes: it wakes the loop.
+        for event in events {
+            in_flight.insert(event.seq, event.webhook_id);
+            deliveries.spawn(self.clone().deliver(event));
         }
-        if more_due {
-            // The slots are full; the first delivery to finish wakes the loop.
-            return Ok(MAX_SLEEP);
-        }
-        let next = self.store.read(move |conn| webhooks::next_due(conn, now)).await?;
         Ok(match next {
             Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64).min(MAX_SLEEP),
             None => MAX_SLEEP,
@@ -521,6 +547,20 @@ mod tests {
         for bad in ["0", "0ms", "fast", "-5ms"] {
             assert!(parse(&["--webhook-backoff", bad]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_webhook_cannot_take_every_slot() {
+        let (slow, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut due: Vec<(i64, Uuid)> = (1..=20).map(|seq| (seq, slow)).collect();
+        due.push((21, other));
+        due.push((22, other));
+        // Two of the slow webhook's are in flight already; they are skipped.
+        let chosen = choose(&due, &[(1, slow), (2, slow)]);
+        assert_eq!(chosen, [3, 4, 21, 22]);
+        // Every slot taken: nothing more.
+        let full: Vec<(i64, Uuid)> = (100..100 + CONCURRENCY as i64).map(|s| (s, other)).collect();
+        assert!(choose(&due, &full).is_empty());
     }
 
     #[test]

@@ -315,26 +315,40 @@ pub fn enqueue_for_recipients<'a, 'm: 'a>(
     Ok(queued)
 }
 
-/// Up to `limit` pending events due by `now_ms` (Unix milliseconds), the longest due first.
-pub fn due(conn: &Connection, now_ms: i64, limit: u32) -> StoreResult<Vec<DueEvent>> {
+/// Up to `limit` pending events due by `now_ms` (Unix milliseconds), the longest due first, as
+/// (seq, webhook id): light enough to look past one webhook's crowd of events.
+pub fn due(conn: &Connection, now_ms: i64, limit: u32) -> StoreResult<Vec<(i64, Uuid)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.seq, e.id, e.webhook_id, e.event_type, e.body, e.attempts, w.url, w.secret
-         FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id
-         WHERE e.next_attempt_at <= ?1 ORDER BY e.next_attempt_at, e.seq LIMIT ?2",
+        "SELECT seq, webhook_id FROM webhook_events
+         WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, seq LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![now_ms, limit], |row| {
-        Ok(DueEvent {
-            seq: row.get(0)?,
-            id: row.get(1)?,
-            webhook_id: uuid(&row.get::<_, String>(2)?),
-            event_type: row.get(3)?,
-            body: row.get(4)?,
-            attempts: row.get(5)?,
-            url: row.get(6)?,
-            secret: row.get(7)?,
-        })
+        Ok((row.get(0)?, uuid(&row.get::<_, String>(1)?)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A pending event with what its delivery needs: its body, and its webhook's URL and current
+/// secret; `None` once it is gone.
+pub fn pending_event(conn: &Connection, seq: i64) -> StoreResult<Option<DueEvent>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.seq, e.id, e.webhook_id, e.event_type, e.body, e.attempts, w.url, w.secret
+         FROM webhook_events e JOIN webhooks w ON w.id = e.webhook_id WHERE e.seq = ?1",
+    )?;
+    Ok(stmt
+        .query_row([seq], |row| {
+            Ok(DueEvent {
+                seq: row.get(0)?,
+                id: row.get(1)?,
+                webhook_id: uuid(&row.get::<_, String>(2)?),
+                event_type: row.get(3)?,
+                body: row.get(4)?,
+                attempts: row.get(5)?,
+                url: row.get(6)?,
+                secret: row.get(7)?,
+            })
+        })
+        .optional()?)
 }
 
 /// When the next pending event falls due after `after_ms` (Unix milliseconds), if any does.
@@ -388,9 +402,10 @@ pub fn record_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<bool>
 pub fn mark_delivered(conn: &Connection, seq: i64, webhook_id: Uuid) -> StoreResult<()> {
     conn.prepare_cached("DELETE FROM webhook_events WHERE seq = ?1")?
         .execute([seq])?;
+    // Most of the time there is no run of failures to end: then nothing is written.
     conn.prepare_cached(
         "UPDATE webhooks SET failure_count = 0, status = CASE status WHEN 'failing' THEN 'active' ELSE status END
-         WHERE id = ?1",
+         WHERE id = ?1 AND (failure_count != 0 OR status = 'failing')",
     )?
     .execute([webhook_id.to_string()])?;
     Ok(())
@@ -486,6 +501,8 @@ mod tests {
         assert_eq!(queued.unwrap(), 1);
         let due_now = due(&conn, 1_700_000_000_000, 10).unwrap();
         assert_eq!(due_now.len(), 1);
+        assert_eq!(due_now[0].1, hook.id);
+        let due_now = [pending_event(&conn, due_now[0].0).unwrap().unwrap()];
         let event: WebhookEvent = serde_json::from_str(&due_now[0].body).unwrap();
         assert_eq!(event.id, due_now[0].id);
         assert!(event.id.starts_with("evt_"));

@@ -56,6 +56,8 @@ struct Log {
     script: VecDeque<u16>,
     /// Answer when the script is empty.
     otherwise: Option<u16>,
+    /// How long to wait before answering.
+    stall: Duration,
 }
 
 /// A webhook receiver on a free loopback port.
@@ -88,6 +90,11 @@ impl Receiver {
         log.otherwise = otherwise;
     }
 
+    /// Makes every answer wait `stall` first.
+    fn stall(&self, stall: Duration) {
+        self.log.lock().unwrap().stall = stall;
+    }
+
     fn hits(&self) -> Vec<Hit> {
         self.log.lock().unwrap().hits.clone()
     }
@@ -110,6 +117,8 @@ async fn receive(State(log): State<Arc<Mutex<Log>>>, headers: HeaderMap, body: S
             .unwrap_or_default()
             .to_string()
     };
+    let stall = log.lock().unwrap().stall;
+    tokio::time::sleep(stall).await;
     let mut log = log.lock().unwrap();
     log.hits.push(Hit {
         id: header("x-webhook-id"),
@@ -598,6 +607,33 @@ async fn non_public_targets_are_refused_without_the_operators_flag() {
     }
     assert!(receiver.hits().is_empty(), "the receiver was reached");
     assert_eq!(listed(&server, &jwt).await["failure_count"], 1);
+}
+
+#[tokio::test]
+async fn a_stalled_receiver_does_not_hold_up_another_users_webhook() {
+    let server = server_with_backoff(Duration::from_secs(60)).await;
+    let stalled = Receiver::start().await;
+    stalled.stall(Duration::from_secs(60));
+    let healthy = Receiver::start().await;
+    let alice = server.create_pro_user("alice@example.com").await;
+    let bob = server.create_pro_user("bob@example.com").await;
+    owned_mailbox(&server, &alice, "alice").await;
+    owned_mailbox(&server, &bob, "bob").await;
+    create_webhook(&server, &alice, &stalled.url).await;
+    create_webhook(&server, &bob, &healthy.url).await;
+    // More of Alice's events than there are delivery slots, all hanging until the timeout.
+    for n in 0..12 {
+        send(&server, &server.address("alice"), &format!("stuck {n}")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    send(&server, &server.address("bob"), "through").await;
+    healthy.wait_for_hits(1).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bob's event waited {:?} behind alice's stalled receiver",
+        started.elapsed()
+    );
 }
 
 /// Unix seconds now.
