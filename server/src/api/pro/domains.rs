@@ -12,14 +12,13 @@ use mailcx_common::{
 };
 use uuid::Uuid;
 
-use crate::api::{ApiJson, AppState};
+use crate::api::{ApiJson, AppState, accounts};
 use crate::auth::{Pro, unix_now};
 use crate::config::parse_domain;
 use crate::dns::LookupError;
 use crate::error::{ApiError, ApiResult};
-use crate::events::Event;
+use crate::store::StoreError;
 use crate::store::domains::{self, Deleted, Domain};
-use crate::store::{StoreError, accounts, messages};
 
 /// What every verify token starts with.
 const TOKEN_PREFIX: &str = "mailcx-verify-";
@@ -29,8 +28,6 @@ const TOKEN_RANDOM: usize = 32;
 const MX_PRIORITY: u16 = 10;
 /// Mailboxes looked up per round when a domain is deleted.
 const MAILBOX_BATCH: u32 = 100;
-/// Messages removed per transaction when a domain's mailboxes are deleted.
-const MESSAGE_BATCH: u32 = 200;
 
 /// The routes of this module.
 pub fn routes() -> Router<AppState> {
@@ -160,8 +157,9 @@ async fn verify(
 }
 
 /// `DELETE /pro/api/domains/{id}` → 204, with the domain's mailboxes and their mail. The domain
-/// turns pending first, so it takes no mail and no new mailbox while its mailboxes go, in
-/// batches that never hold the writer (and with it every SMTP `250`) for long.
+/// turns pending first, so it takes no mail and no new mailbox while its mailboxes go, each as
+/// `DELETE /api/account` removes one: its mail in batches that never hold the writer (and with
+/// it every SMTP `250`) for long, then the mailbox.
 async fn remove(
     State(state): State<AppState>,
     Pro(caller): Pro,
@@ -195,18 +193,7 @@ async fn remove(
             }
         }
         for account in mailboxes {
-            while state
-                .store
-                .write(move |conn| messages::delete_some_of(conn, account, MESSAGE_BATCH))
-                .await?
-            {}
-            if state
-                .store
-                .write(move |conn| accounts::delete(conn, account))
-                .await?
-            {
-                state.events.publish(Event::AccountDeleted(account));
-            }
+            accounts::remove(&state, account).await?;
         }
     }
 }
