@@ -338,6 +338,10 @@ impl FromRequestParts<AppState> for Pro {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Resolved already by the rate limiter, on this same request.
+        if let Some(caller) = parts.extensions.get::<ProCaller>() {
+            return Ok(Pro(caller.clone()));
+        }
         let credential = bearer_token(&parts.headers).ok_or_else(ApiError::invalid_token)?;
         state.auth.pro_caller(state, credential).await.map(Pro)
     }

@@ -32,7 +32,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use uuid::Uuid;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, ProCaller};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::events::Events;
@@ -112,11 +112,16 @@ async fn method_not_allowed() -> ApiError {
 /// Answers 429 with `Retry-After` once a client IP has used up its bucket.
 /// A request with a valid Pro credential counts against its Pro user's bucket (20 a second, burst
 /// 40) wherever it comes from; any other against its client IP's.
-async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The caller it resolves rides along in the request's extensions for the `Pro` extractor.
+async fn rate_limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     // Taken out first: the request itself cannot be held across an await here.
     let credential = crate::auth::bearer_token(request.headers()).map(str::to_string);
-    let verdict = match pro_user_of(&state, credential).await {
-        Some(user) => state.pro_rate_limiter.as_ref().map(|limiter| limiter.take(user)),
+    let verdict = match pro_caller_of(&state, credential).await {
+        Some(caller) => {
+            let user = caller.user.id;
+            request.extensions_mut().insert(caller);
+            state.pro_rate_limiter.as_ref().map(|limiter| limiter.take(user))
+        }
         None => {
             let ip = client_ip(
                 request.headers(),
@@ -138,14 +143,13 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
     next.run(request).await
 }
 
-/// The Pro user a valid Pro credential stands for.
-async fn pro_user_of(state: &AppState, credential: Option<String>) -> Option<Uuid> {
+/// The Pro user (and token) a valid Pro credential stands for.
+async fn pro_caller_of(state: &AppState, credential: Option<String>) -> Option<ProCaller> {
     let credential = credential?;
     if !crate::auth::looks_like_pro(&state.auth, &credential) {
         return None;
     }
-    let caller = state.auth.pro_caller(state, &credential).await.ok()?;
-    Some(caller.user.id)
+    state.auth.pro_caller(state, &credential).await.ok()
 }
 
 /// The client a request came from: the connection's peer or, when that is a trusted proxy, the

@@ -195,6 +195,8 @@ pub struct Store {
     pro_tokens: Arc<Cache<[u8; 32], Option<StoredToken>>>,
     /// Pro users as last read.
     pro_users: Arc<Cache<Uuid, Option<ProUser>>>,
+    /// Pages of a Pro user's mailboxes as last read, by user and page.
+    owned_pages: Arc<Cache<(Uuid, u32), Vec<Account>>>,
     space: Arc<Space>,
 }
 
@@ -286,6 +288,7 @@ impl Store {
             accounts: Arc::default(),
             pro_tokens: Arc::default(),
             pro_users: Arc::default(),
+            owned_pages: Arc::default(),
             space,
         })
     }
@@ -408,6 +411,20 @@ impl Store {
         }
         let found = self.read(move |conn| pro::token_by_hash(conn, &hash)).await?;
         self.pro_tokens.put(hash, generation, found.clone());
+        Ok(found)
+    }
+
+    /// Page `page` of a Pro user's mailboxes, from memory when nothing was written since it was
+    /// read.
+    pub async fn owned_accounts(&self, user_id: Uuid, page: u32) -> StoreResult<Vec<Account>> {
+        let generation = self.generation.current();
+        if let Some(found) = self.owned_pages.get(&(user_id, page), generation) {
+            return Ok(found);
+        }
+        let found = self
+            .read(move |conn| accounts::owned_page(conn, user_id, page))
+            .await?;
+        self.owned_pages.put((user_id, page), generation, found.clone());
         Ok(found)
     }
 

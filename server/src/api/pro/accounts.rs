@@ -43,10 +43,7 @@ async fn list(
     Page(page): Page,
 ) -> ApiResult<Json<ProAccountList>> {
     let user_id = caller.user.id;
-    let rows = state
-        .store
-        .read(move |conn| accounts::owned_page(conn, user_id, page))
-        .await?;
+    let rows = state.store.owned_accounts(user_id, page).await?;
     let accounts = rows
         .into_iter()
         .map(|account| ProAccount {
