@@ -3,7 +3,8 @@
 //!
 //! Phases (each after a warm-up, bounded by time and by request count):
 //! (a) baseline `GET /noop`; (b) `GET /api/me` with a valid token; (c) `GET /api/me` again while
-//! 16 connections sign in (`POST /api/token`, Argon2id) in a loop. Every connection is its own
+//! 16 connections sign in (`POST /api/token`, Argon2id) in a loop; (d) `GET /pro/api/accounts` with
+//! a `tm_pro_` token, for a Pro user with 20 mailboxes. Every connection is its own
 //! keep-alive HTTP/1.1 connection driven by a raw hyper client (the least client overhead).
 
 use std::net::SocketAddr;
@@ -184,6 +185,7 @@ async fn run(timing: Timing) {
     let server = TestServer::start().await;
     let (account, _) = server.create_mailbox("bench").await;
     let addr = server.running().http_addr;
+    let pro_token = pro_user_with_mailboxes(&server, 20).await;
 
     let noop = Call {
         addr: baseline,
@@ -232,6 +234,18 @@ async fn run(timing: Timing) {
         tally: merge(signers).await,
     };
 
+    let pro_accounts = Call {
+        addr,
+        method: Method::GET,
+        path: "/pro/api/accounts",
+        token: Some(pro_token),
+        body: None,
+    };
+    let d = Row {
+        name: "(d) GET /pro/api/accounts tm_pro_",
+        tally: measure(&pro_accounts, READERS, timing).await,
+    };
+
     println!();
     println!(
         "mailcx API benchmark: loopback TCP, keep-alive HTTP/1.1, {:.1} s per phase after {:.1} s warm-up",
@@ -248,7 +262,13 @@ async fn run(timing: Timing) {
         "phase", "conns", "requests", "req/s", "p50 ms", "p99 ms", "errors"
     );
     println!("{}", "-".repeat(91));
-    for (row, conns) in [(&a, READERS), (&b, READERS), (&c, READERS), (&s, SIGNERS)] {
+    for (row, conns) in [
+        (&a, READERS),
+        (&b, READERS),
+        (&c, READERS),
+        (&s, SIGNERS),
+        (&d, READERS),
+    ] {
         println!(
             "{:<34} {:>6} {:>10} {:>10.0} {:>9.2} {:>9.2} {:>7}",
             row.name,
@@ -277,8 +297,44 @@ async fn run(timing: Timing) {
         verdict(p99 < 20.0)
     );
     println!("sign-ins per second under that load:   {:6.1}", s.per_second());
-    let errors = a.tally.errors + b.tally.errors + c.tally.errors + s.tally.errors;
+    let pro_ratio = d.per_second() / a.per_second() * 100.0;
+    println!(
+        "GET /pro/api/accounts / baseline:      {pro_ratio:6.1} %   (target >= 50 %: {})",
+        verdict(pro_ratio >= 50.0)
+    );
+    let errors = a.tally.errors + b.tally.errors + c.tally.errors + s.tally.errors + d.tally.errors;
     assert_eq!(errors, 0, "some requests did not answer 200");
+}
+
+/// A Pro user with `mailboxes` mailboxes; returns an API token of theirs.
+async fn pro_user_with_mailboxes(server: &TestServer, mailboxes: usize) -> String {
+    let jwt = server.create_pro_user("bench@example.com").await;
+    let created = server
+        .http()
+        .post(server.endpoint("/pro/api/tokens"))
+        .bearer_auth(&jwt)
+        .json(&serde_json::json!({"name": "bench"}))
+        .send()
+        .await
+        .expect("minting a token");
+    assert_eq!(created.status(), StatusCode::CREATED.as_u16());
+    let token = created.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    for i in 0..mailboxes {
+        let body = serde_json::json!({"address": format!("pro{i}@mail.cx"), "password": PASSWORD});
+        let response = server
+            .http()
+            .post(server.endpoint("/api/accounts"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("creating a mailbox");
+        assert_eq!(response.status(), StatusCode::CREATED.as_u16());
+    }
+    token
 }
 
 fn main() {
