@@ -30,10 +30,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<AccountToken>)> {
     let owner = owner.map(|caller| caller.user);
     let (address, domain_id) = address_for(&state, owner.as_ref(), &credentials.address).await?;
-    validate::validate_password(&credentials.password).map_err(|e| match e {
-        PasswordError::TooShort => ApiError::new(ErrorCode::PasswordTooShort, e.to_string()),
-        PasswordError::TooLong => ApiError::invalid_request(e.to_string()),
-    })?;
+    check_password(&credentials.password)?;
     // A Pro user's creations count against their own limit, not their IP's.
     let reservation = match (&state.creations, &owner) {
         (Some(limiter), None) => Some(limiter.reserve(client).ok_or_else(|| {
@@ -194,6 +191,14 @@ async fn custom_domain(state: &AppState, owner: &ProUser, domain: &str) -> ApiRe
         .store
         .read(move |conn| domains::verified_for(conn, user_id, &domain))
         .await?)
+}
+
+/// A mailbox password against the rule: `password_too_short`, or `invalid_request` when too long.
+pub fn check_password(password: &str) -> ApiResult<()> {
+    validate::validate_password(password).map_err(|e| match e {
+        PasswordError::TooShort => ApiError::new(ErrorCode::PasswordTooShort, e.to_string()),
+        PasswordError::TooLong => ApiError::invalid_request(e.to_string()),
+    })
 }
 
 fn mailbox_limit_reached() -> ApiError {

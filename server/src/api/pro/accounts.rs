@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, put};
 use axum::{Json, Router};
-use mailcx_common::validate::{self, PasswordError};
 use mailcx_common::{
     ErrorCode, MessageList, NewPassword, PasswordReset, ProAccount, ProAccountList, timestamp,
 };
@@ -88,10 +87,7 @@ async fn reset_password(
     ApiJson(new): ApiJson<NewPassword>,
 ) -> ApiResult<Json<PasswordReset>> {
     let id = mailbox_id(&id)?;
-    validate::validate_password(&new.password).map_err(|e| match e {
-        PasswordError::TooShort => ApiError::new(ErrorCode::PasswordTooShort, e.to_string()),
-        PasswordError::TooLong => ApiError::invalid_request(e.to_string()),
-    })?;
+    mailboxes::check_password(&new.password)?;
     let user_id = caller.user.id;
     // Spares a password hash for an id that is not the caller's; the update checks again.
     state
