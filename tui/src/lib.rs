@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod embedded;
+pub mod extract;
 pub mod field;
 pub mod format;
 pub mod keys;
