@@ -133,6 +133,23 @@ impl Client {
             .await
     }
 
+    /// `GET /api/messages?page=N&q=TEXT` (extension): the mailbox's messages whose subject,
+    /// `From` or text match `text` (every word, the last as a prefix), newest first.
+    pub async fn search_messages(&self, text: &str, page: u32) -> Result<MessageList, ClientError> {
+        let q: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        self.json(
+            Method::GET,
+            &format!("/api/messages?page={page}&q={q}"),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `DELETE /api/messages` (extension): deletes every message of this token's mailbox.
+    pub async fn delete_all_messages(&self) -> Result<(), ClientError> {
+        self.empty(Method::DELETE, "/api/messages").await
+    }
+
     /// `GET /api/messages/{id}`.
     pub async fn message(&self, id: Uuid) -> Result<Message, ClientError> {
         self.json(Method::GET, &format!("/api/messages/{id}"), None::<&()>)

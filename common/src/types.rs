@@ -71,6 +71,12 @@ pub struct Me {
     pub quota: u64,
     pub used: u64,
     pub created_at: Timestamp,
+    /// Messages in the mailbox (extension; 0 from a server without it).
+    #[serde(default)]
+    pub messages: u64,
+    /// Of those, the ones not marked read (extension; 0 from a server without it).
+    #[serde(default)]
+    pub unread: u64,
 }
 
 /// One entry of a message list.

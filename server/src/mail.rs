@@ -12,6 +12,8 @@ use mailcx_common::Attachment;
 
 /// Characters of body text kept in `preview_text`.
 const PREVIEW_CHARS: usize = 100;
+/// Bytes of body text indexed for search: enough for any sign-up mail, bounded for a huge one.
+const SEARCH_TEXT_BYTES: usize = 64 * 1024;
 /// Past this many `Content-Type` header lines (each nested part needs one) only the top-level
 /// headers are parsed: mail-parser nests without a limit and drops nested parts recursively, so
 /// a deep tree would overflow the stack.
@@ -30,6 +32,9 @@ pub struct Summary {
     pub from: String,
     pub subject: String,
     pub preview_text: String,
+    /// The first `SEARCH_TEXT_BYTES` of the text body (the HTML's text when there is no text
+    /// part), for the search index only.
+    pub search_text: String,
 }
 
 /// What reading one message shows beyond its summary.
@@ -76,6 +81,7 @@ pub fn summarize(raw: &[u8]) -> Summary {
         from: from_header(&message),
         subject: message.subject().unwrap_or_default().to_string(),
         preview_text: preview_source.as_deref().map(preview).unwrap_or_default(),
+        search_text: preview_source.as_deref().map(search_text).unwrap_or_default(),
     }
 }
 
@@ -285,6 +291,15 @@ fn display_name(name: &str) -> Cow<'_, str> {
 
 fn unfold(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// At most the first `SEARCH_TEXT_BYTES` of `text`, cut at a character boundary.
+fn search_text(text: &str) -> String {
+    let mut end = text.len().min(SEARCH_TEXT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 /// The first `PREVIEW_CHARS` characters of `text` with runs of whitespace collapsed to one space.

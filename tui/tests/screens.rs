@@ -93,6 +93,8 @@ fn me(address: &str, used: u64) -> Me {
         quota: 41_943_040,
         used,
         created_at: ago(60 * 26),
+        messages: 0,
+        unread: 0,
     }
 }
 

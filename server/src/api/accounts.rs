@@ -18,7 +18,7 @@ use crate::store::pro::ProUser;
 use crate::store::{domains, messages};
 
 /// Messages removed per transaction when a mailbox is deleted.
-const DELETE_BATCH: u32 = 200;
+pub(super) const DELETE_BATCH: u32 = 200;
 
 /// `POST /api/accounts`: an anonymous mailbox, within the per-IP creation limit; or, with a Pro
 /// credential, a mailbox owned by that user, within their mailbox limit instead.
@@ -252,6 +252,8 @@ pub async fn me(Mailbox(account): Mailbox) -> Json<Me> {
         quota: account.quota,
         used: account.used,
         created_at: timestamp(account.created_at),
+        messages: account.messages,
+        unread: account.unread,
     })
 }
 

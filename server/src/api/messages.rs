@@ -51,6 +51,38 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     }
 }
 
+/// Longest search text taken, in bytes: more is `invalid_request`, not a slow query.
+const MAX_SEARCH_BYTES: usize = 1024;
+
+/// `?q=TEXT` (extension): `None` when absent or blank (no filter), else the FTS5 expression, or
+/// `Some(None)` when the text has no word to look for (it then matches nothing, never
+/// everything). A second `q` or one over `MAX_SEARCH_BYTES` is `invalid_request`.
+pub struct Search(pub Option<Option<String>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Search {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let mut text = None;
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if key == "q" {
+                if text.is_some() {
+                    return Err(ApiError::invalid_request("q may be given once"));
+                }
+                if value.len() > MAX_SEARCH_BYTES {
+                    return Err(ApiError::invalid_request(format!(
+                        "q is at most {MAX_SEARCH_BYTES} bytes"
+                    )));
+                }
+                text = Some(value.into_owned());
+            }
+        }
+        let text = text.filter(|t| !t.trim().is_empty());
+        Ok(Search(text.map(|t| messages::search_expression(&t))))
+    }
+}
+
 /// The `{id}` (and `{index}`) of a message path. An id that is not a UUID names no message.
 pub struct MessagePath {
     id: Uuid,
@@ -112,17 +144,41 @@ fn now() -> i64 {
     unix_now() as i64
 }
 
-/// `GET /api/messages?page=N`.
+/// `GET /api/messages?page=N&q=TEXT` (`q` is an extension).
 pub async fn list(
     State(state): State<AppState>,
     Mailbox(account): Mailbox,
     Page(page): Page,
+    Search(search): Search,
 ) -> ApiResult<Json<MessageList>> {
-    let rows = state
-        .store
-        .read(move |conn| messages::page(conn, account.id, page, now()))
-        .await?;
+    let rows = match search {
+        None => {
+            state
+                .store
+                .read(move |conn| messages::page(conn, account.id, page, now()))
+                .await?
+        }
+        Some(None) => Vec::new(),
+        Some(Some(matching)) => {
+            state
+                .store
+                .read(move |conn| messages::search(conn, account.id, &matching, page, now()))
+                .await?
+        }
+    };
     Ok(Json(MessageList { messages: rows, page }))
+}
+
+/// `DELETE /api/messages` (extension): every message of the mailbox, in batches so a full
+/// mailbox never holds the writer (and with it every SMTP `250`) for long.
+pub async fn delete_all(State(state): State<AppState>, Mailbox(account): Mailbox) -> ApiResult<StatusCode> {
+    let id = account.id;
+    while state
+        .store
+        .write(move |conn| messages::delete_some_of(conn, id, super::accounts::DELETE_BATCH))
+        .await?
+    {}
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/messages/{id}`.
@@ -141,7 +197,8 @@ pub async fn get(
         sender: summary.sender,
         from: summary.from,
         subject: summary.subject,
-        address: account.address,
+        // Mail stored before the address as written was kept went to the mailbox's own.
+        address: full.address.unwrap_or(account.address),
         size: summary.size,
         created_at: summary.created_at,
         is_read: summary.is_read,

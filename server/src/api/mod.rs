@@ -71,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/token", post(accounts::sign_in))
         .route("/api/me", get(accounts::me))
         .route("/api/account", delete(accounts::delete))
-        .route("/api/messages", get(messages::list))
+        .route("/api/messages", get(messages::list).delete(messages::delete_all))
         .route("/api/messages/{id}", get(messages::get).delete(messages::delete))
         .route("/api/messages/{id}/read", put(messages::mark_read))
         .route("/api/messages/{id}/source", get(messages::source))

@@ -19,6 +19,7 @@ const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
 #[derive(Debug, Clone)]
 pub struct Recipient {
     pub account_id: Uuid,
+    /// The address as written in RCPT TO (normalized): `local+tag@domain` stays as it is.
     pub address: String,
     /// The Pro user who owns the mailbox, told of its mail too.
     pub owner_id: Option<Uuid>,
@@ -66,10 +67,12 @@ pub async fn deliver(
                 .map(|(id, recipient)| NewMessage {
                     id: *id,
                     account_id: recipient.account_id,
+                    address: &recipient.address,
                     sender: &sender,
                     from: &parsed.from,
                     subject: &parsed.subject,
                     preview_text: &parsed.preview_text,
+                    search_text: &parsed.search_text,
                     raw: &raw,
                     created_at: now,
                     expires_at,

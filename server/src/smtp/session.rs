@@ -388,7 +388,7 @@ impl Session {
         let account = match self
             .context
             .store
-            .read(move |conn| accounts::by_address(conn, &lookup))
+            .read(move |conn| accounts::for_recipient(conn, &lookup))
             .await
         {
             Ok(Some(account)) => account,
@@ -403,10 +403,12 @@ impl Session {
         {
             return "552 5.2.2 Mailbox full".into();
         }
-        if !self.recipients.iter().any(|r| r.account_id == account.id) {
+        // One copy per distinct address as written: two tags of one mailbox were two
+        // recipients to the sender, and each copy keeps its own `address`.
+        if !self.recipients.iter().any(|r| r.address == address) {
             self.recipients.push(Recipient {
                 account_id: account.id,
-                address: account.address,
+                address,
                 owner_id: account.owner_id,
             });
         }

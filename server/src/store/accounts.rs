@@ -20,6 +20,10 @@ pub struct Account {
     pub created_at: i64,
     /// The Pro user the mailbox belongs to; `None` for an anonymous mailbox.
     pub owner_id: Option<Uuid>,
+    /// Messages stored (kept by triggers; mail past its retention counts until it is swept).
+    pub messages: u64,
+    /// Of those, the ones not marked read.
+    pub unread: u64,
 }
 
 /// A mailbox to insert.
@@ -38,7 +42,8 @@ pub struct NewAccount<'a> {
 /// Mailboxes on one page of a Pro user's list.
 pub const OWNED_PAGE_SIZE: u32 = 100;
 
-const COLUMNS: &str = "id, address, role, quota, used, token_version, created_at, owner_id";
+const COLUMNS: &str =
+    "id, address, role, quota, used, token_version, created_at, owner_id, message_count, unread_count";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     let id: String = row.get(0)?;
@@ -53,6 +58,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         token_version: row.get(5)?,
         created_at: row.get(6)?,
         owner_id: owner.and_then(|o| Uuid::parse_str(&o).ok()),
+        messages: row.get::<_, i64>(8)?.max(0) as u64,
+        unread: row.get::<_, i64>(9)?.max(0) as u64,
     })
 }
 
@@ -88,6 +95,8 @@ pub fn insert(conn: &Connection, account: &NewAccount<'_>) -> StoreResult<Accoun
         token_version: 0,
         created_at: account.created_at,
         owner_id: account.owner_id,
+        messages: 0,
+        unread: 0,
     })
 }
 
@@ -160,7 +169,7 @@ pub fn by_address_with_hash(conn: &Connection, address: &str) -> StoreResult<Opt
     let sql = format!("SELECT {COLUMNS}, password_hash FROM accounts WHERE address = ?1");
     let mut stmt = conn.prepare_cached(&sql)?;
     let row = stmt
-        .query_row([address], |row| Ok((from_row(row)?, row.get::<_, String>(8)?)))
+        .query_row([address], |row| Ok((from_row(row)?, row.get::<_, String>(10)?)))
         .optional()?;
     Ok(row)
 }
@@ -169,6 +178,21 @@ pub fn by_address_with_hash(conn: &Connection, address: &str) -> StoreResult<Opt
 pub fn delete(conn: &Connection, id: Uuid) -> StoreResult<bool> {
     let deleted = conn.execute("DELETE FROM accounts WHERE id = ?1", [id.to_string()])?;
     Ok(deleted > 0)
+}
+
+/// The mailbox mail for `address` goes to: the one with exactly that address, else, for
+/// `local+tag@domain`, the one at `local@domain` (plus-addressing).
+pub fn for_recipient(conn: &Connection, address: &str) -> StoreResult<Option<Account>> {
+    if let Some(account) = by_address(conn, address)? {
+        return Ok(Some(account));
+    }
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return Ok(None);
+    };
+    match local.split_once('+') {
+        Some((base, _)) if !base.is_empty() => by_address(conn, &format!("{base}@{domain}")),
+        _ => Ok(None),
+    }
 }
 
 /// The mailbox with this address (any letter case).

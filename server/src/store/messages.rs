@@ -1,5 +1,6 @@
 //! Message rows: delivery with the quota check, pages, reads, deletes and retention.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use mailcx_common::{MessageSummary, timestamp};
@@ -17,10 +18,14 @@ const EXPIRED_MEMORY_SECS: i64 = 7 * 86_400;
 pub struct NewMessage<'a> {
     pub id: Uuid,
     pub account_id: Uuid,
+    /// The recipient address as written (`local+tag@domain` for plus-addressed mail).
+    pub address: &'a str,
     pub sender: &'a str,
     pub from: &'a str,
     pub subject: &'a str,
     pub preview_text: &'a str,
+    /// The start of the text body, kept only in the search index.
+    pub search_text: &'a str,
     pub raw: &'a [u8],
     pub created_at: i64,
     pub expires_at: Option<i64>,
@@ -42,6 +47,8 @@ pub enum Delivery {
 #[derive(Debug, Clone)]
 pub struct Full {
     pub summary: MessageSummary,
+    /// The recipient address as written; `None` for mail stored before it was kept.
+    pub address: Option<String>,
     pub raw: Vec<u8>,
 }
 
@@ -69,12 +76,14 @@ impl<T> Lookup<T> {
 /// was told 250 must be able to count on every copy.
 pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<Vec<Delivery>> {
     let mut outcomes = Vec::with_capacity(copies.len());
+    // Plus-addressing can send several copies to one mailbox: each must fit beside the others.
+    let mut planned: HashMap<Uuid, i64> = HashMap::new();
     for copy in copies {
+        let earlier = planned.entry(copy.account_id).or_default();
+        *earlier += copy.raw.len() as i64;
         let fits: Option<bool> = conn
             .prepare_cached("SELECT used + ?2 <= quota FROM accounts WHERE id = ?1")?
-            .query_row(params![copy.account_id.to_string(), copy.raw.len() as i64], |r| {
-                r.get(0)
-            })
+            .query_row(params![copy.account_id.to_string(), *earlier], |r| r.get(0))
             .optional()?;
         outcomes.push(match fits {
             Some(true) => Delivery::Stored,
@@ -105,8 +114,8 @@ fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
     conn.prepare_cached("UPDATE accounts SET used = used + ?2 WHERE id = ?1")?
         .execute(params![account, size])?;
     conn.prepare_cached(
-        "INSERT INTO messages (id, account_id, sender, from_header, subject, preview_text, size, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO messages (id, account_id, sender, from_header, subject, preview_text, size, created_at, expires_at, address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         message.id.to_string(),
@@ -117,11 +126,17 @@ fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
         message.preview_text,
         size,
         message.created_at,
-        message.expires_at
+        message.expires_at,
+        message.address
     ])?;
     let seq = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO message_contents (seq, raw) VALUES (?1, ?2)")?
         .execute(params![seq, message.raw])?;
+    // Removal from the index is the `messages_removed` trigger's, so every delete path keeps it.
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![seq, message.subject, message.from, message.search_text])?;
     Ok(())
 }
 
@@ -154,6 +169,53 @@ pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreRe
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Page `page` (from 1) of a mailbox's live messages that match the FTS5 expression `matching`
+/// (made by `search_expression`), newest first.
+pub fn search(
+    conn: &Connection,
+    account_id: Uuid,
+    matching: &str,
+    page: u32,
+    now: i64,
+) -> StoreResult<Vec<MessageSummary>> {
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS} FROM messages
+         WHERE seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?5)
+           AND account_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
+         ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
+    );
+    let offset = i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![account_id.to_string(), now, PAGE_SIZE, offset, matching],
+        summary,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The FTS5 expression for a user's search text: every word must match, the last as a prefix;
+/// `None` when the text has no word to look for. Only letters and digits reach the expression,
+/// each word inside double quotes, so quotes, operators (`OR`, `NEAR(`, `-`, `:`) and `*` in the
+/// text are never syntax. A word joined by punctuation (`alice@example.com`) is a phrase of its
+/// pieces, as the index splits it.
+pub fn search_expression(text: &str) -> Option<String> {
+    let phrases: Vec<String> = text
+        .split_whitespace()
+        .map(|word| {
+            word.split(|c: char| !c.is_alphanumeric())
+                .filter(|piece| !piece.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|phrase| !phrase.is_empty())
+        .map(|phrase| format!("\"{phrase}\""))
+        .collect();
+    if phrases.is_empty() {
+        return None;
+    }
+    Some(format!("{}*", phrases.join(" ")))
+}
+
 /// Finds a mailbox's message row: `(seq, expired)`, or whether it expired and was swept.
 fn locate(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<i64>> {
     let (account, id) = (account_id.to_string(), id.to_string());
@@ -176,7 +238,7 @@ fn locate(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResul
 /// A mailbox's message: its summary and raw bytes.
 pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResult<Lookup<Full>> {
     let sql = format!(
-        "SELECT {SUMMARY_COLUMNS}, c.raw
+        "SELECT {SUMMARY_COLUMNS}, c.raw, m.address
          FROM messages m JOIN message_contents c ON c.seq = m.seq WHERE m.seq = ?1"
     );
     locate(conn, account_id, id, now)?.and_then(|seq| {
@@ -186,6 +248,7 @@ pub fn get(conn: &Connection, account_id: Uuid, id: Uuid, now: i64) -> StoreResu
                 Ok(Full {
                     summary: summary(row)?,
                     raw: row.get(8)?,
+                    address: row.get(9)?,
                 })
             })
             .optional()?;
@@ -312,4 +375,44 @@ pub fn sweep_expired(conn: &Connection, now: i64, limit: u32) -> StoreResult<usi
     conn.prepare_cached("DELETE FROM expired_messages WHERE expired_at < ?1")?
         .execute([now - EXPIRED_MEMORY_SECS])?;
     Ok(expired.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_becomes_quoted_phrases_with_only_the_last_a_prefix() {
+        let expression = |text: &str| search_expression(text);
+        assert_eq!(expression("Verify"), Some("\"Verify\"*".into()));
+        assert_eq!(expression(" your  code "), Some("\"your\" \"code\"*".into()));
+        assert_eq!(expression("ann@example.org"), Some("\"ann example org\"*".into()));
+        assert_eq!(expression("a OR b"), Some("\"a\" \"OR\" \"b\"*".into()));
+        assert_eq!(expression("NEAR(x y)"), Some("\"NEAR x\" \"y\"*".into()));
+        assert_eq!(
+            expression("\"quoted\" *star*"),
+            Some("\"quoted\" \"star\"*".into())
+        );
+        assert_eq!(expression("naïve ünï"), Some("\"naïve\" \"ünï\"*".into()));
+        for nothing in ["", "   ", "\"", "*", "-", "()", "\"\" * ^ :"] {
+            assert_eq!(expression(nothing), None, "{nothing:?}");
+        }
+    }
+
+    #[test]
+    fn every_expression_is_valid_fts5() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5(a, content = '', contentless_delete = 1)")
+            .unwrap();
+        for text in [
+            "\"", "a\"b", "NEAR(", "OR", "x AND", "col:x", "{a b}: c", "^x", "x + y", "😀 x",
+        ] {
+            if let Some(expression) = search_expression(text) {
+                conn.query_row("SELECT COUNT(*) FROM t WHERE t MATCH ?1", [&expression], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap_or_else(|e| panic!("{text:?} → {expression:?}: {e}"));
+            }
+        }
+    }
 }

@@ -133,6 +133,39 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, seq);",
+    // 5: the recipient address as written (plus-addressing; NULL on older rows means the
+    // mailbox's own address), exact per-mailbox counts kept by triggers on every path that adds,
+    // removes or reads mail (cascades included), and a full-text index of subject, From and the
+    // first of the text. The index is contentless: the text lives only in the index, never as a
+    // second copy of the body. Older mail is indexed by its subject, From and preview.
+    "ALTER TABLE messages ADD COLUMN address TEXT;
+    ALTER TABLE accounts ADD COLUMN message_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN unread_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE accounts SET
+        message_count = (SELECT COUNT(*) FROM messages m WHERE m.account_id = accounts.id),
+        unread_count = (SELECT COUNT(*) FROM messages m WHERE m.account_id = accounts.id AND m.is_read = 0);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        subject, from_header, body,
+        content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO messages_fts (rowid, subject, from_header, body)
+        SELECT seq, subject, from_header, preview_text FROM messages;
+    CREATE TRIGGER messages_added AFTER INSERT ON messages BEGIN
+        UPDATE accounts SET message_count = message_count + 1,
+            unread_count = unread_count + (new.is_read = 0)
+        WHERE id = new.account_id;
+    END;
+    CREATE TRIGGER messages_removed AFTER DELETE ON messages BEGIN
+        UPDATE accounts SET message_count = message_count - 1,
+            unread_count = unread_count - (old.is_read = 0)
+        WHERE id = old.account_id;
+        DELETE FROM messages_fts WHERE rowid = old.seq;
+    END;
+    CREATE TRIGGER messages_read AFTER UPDATE OF is_read ON messages
+    WHEN old.is_read <> new.is_read BEGIN
+        UPDATE accounts SET unread_count = unread_count + old.is_read - new.is_read
+        WHERE id = new.account_id;
+    END;",
 ];
 
 /// Brings the schema to the latest version; refuses a database from a newer build.
@@ -195,5 +228,66 @@ mod tests {
         assert_eq!(columns, 2, "seq and raw are left");
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn migration_5_counts_and_indexes_older_mail_and_its_triggers_keep_both_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys=ON").unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 4).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (id, address, password_hash, quota, created_at) VALUES ('a', 'a@mail.cx', 'h', 10, 0);
+             INSERT INTO messages (seq, id, account_id, sender, from_header, subject, preview_text, size, is_read, created_at)
+                 VALUES (1, 'm1', 'a', 's', 'Ann <ann@x.org>', 'Invoice', 'pay soon', 3, 0, 0),
+                        (2, 'm2', 'a', 's', 'Bob <bob@x.org>', 'Lunch', 'noon', 3, 1, 0);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        run(&mut conn, &path).unwrap();
+        let counts = |conn: &Connection| -> (i64, i64) {
+            conn.query_row(
+                "SELECT message_count, unread_count FROM accounts WHERE id = 'a'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+        };
+        let matches = |conn: &Connection, q: &str| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?1",
+                [q],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(counts(&conn), (2, 1));
+        assert_eq!(matches(&conn, "pay"), 1, "older mail is found by its preview");
+        assert_eq!(matches(&conn, "bob"), 1);
+        let address: Option<String> = conn
+            .query_row("SELECT address FROM messages WHERE seq = 1", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(address, None, "older mail falls back to the mailbox's address");
+
+        conn.execute("UPDATE messages SET is_read = 1 WHERE seq = 1", [])
+            .unwrap();
+        conn.execute("UPDATE messages SET is_read = 1 WHERE seq = 1", [])
+            .unwrap();
+        assert_eq!(counts(&conn), (2, 0));
+        conn.execute("DELETE FROM messages WHERE seq = 1", []).unwrap();
+        assert_eq!(counts(&conn), (1, 0));
+        assert_eq!(matches(&conn, "invoice"), 0, "a deleted message leaves the index");
+        // A mailbox's delete cascades to its mail, and the index follows.
+        conn.execute("DELETE FROM accounts WHERE id = 'a'", []).unwrap();
+        assert_eq!(matches(&conn, "bob"), 0);
+        let left: i64 = conn
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 }

@@ -458,10 +458,12 @@ mod tests {
         NewMessage {
             id: Uuid::now_v7(),
             account_id: Uuid::parse_str(account).unwrap(),
+            address: "owned@mail.cx",
             sender: "s@example.org",
             from: "S <s@example.org>",
             subject: "hi",
             preview_text: "hello",
+            search_text: "hello",
             raw: b"raw bytes",
             created_at: 1_700_000_000,
             expires_at: None,

@@ -105,7 +105,7 @@ async fn a_caller_cannot_choose_its_own_role_quota_or_id() {
 }
 
 #[tokio::test]
-async fn me_has_exactly_the_documented_fields() {
+async fn me_has_exactly_the_documented_fields_and_the_counts() {
     let server = TestServer::start().await;
     let before = unix_now();
     let (account, client) = server.create_mailbox("me").await;
@@ -114,8 +114,19 @@ async fn me_has_exactly_the_documented_fields() {
     let me = expect_json(server.get("/api/me", Some(&account.token)).await, StatusCode::OK).await;
     assert_eq!(
         keys(&me),
-        ["address", "created_at", "id", "quota", "role", "used"]
+        // `messages` and `unread` are extensions.
+        [
+            "address",
+            "created_at",
+            "id",
+            "messages",
+            "quota",
+            "role",
+            "unread",
+            "used"
+        ]
     );
+    assert_eq!((&me["messages"], &me["unread"]), (&0.into(), &0.into()));
     assert_eq!(uuid(&me["id"]), account.id);
     assert_eq!(me["address"], "me@mail.cx");
     assert_eq!(me["role"], "user");

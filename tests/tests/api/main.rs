@@ -3,6 +3,8 @@
 //! once instead of once per file.
 
 mod accounts;
+mod counts;
 mod http_errors;
 mod messages;
 mod persistence;
+mod search;

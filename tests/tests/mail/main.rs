@@ -3,6 +3,7 @@
 //! server are linked once instead of once per file.
 
 mod corpus;
+mod plus;
 mod retention;
 mod smtp;
 mod websocket;
