@@ -9,6 +9,8 @@ use mailcx_common::{
 };
 use uuid::Uuid;
 
+use crate::extract::Extracted;
+
 /// Identifies one background request, so its spinner entry goes away when it answers.
 pub type TaskId = u64;
 
@@ -23,6 +25,16 @@ pub enum Action {
     Help,
     /// Copy this text to the clipboard (OSC 52).
     Copy(String),
+    /// Copy a code or link found in a message; `what` names it in the notice ("code", "link").
+    CopyFound { what: &'static str, text: String },
+    /// Take a code or link out of a message: fetch its body if need be, then do `want`.
+    Take { address: String, id: Uuid, want: Want },
+    /// Open a link with the system opener (`$BROWSER`, else `xdg-open` / `open`).
+    OpenLink(String),
+    /// The opener ran but failed (reported by the thread that waits for it).
+    OpenFailed(String),
+    /// Select the newest message of an inbox and open it.
+    OpenNewest(String),
     /// Re-check every saved mailbox and reload the domains.
     RefreshHome,
     /// Open the create-mailbox form.
@@ -130,6 +142,24 @@ pub enum Reply {
     },
     /// A file was written to disk (or not).
     Saved(Result<PathBuf, String>),
+    /// `GET /api/messages/{id}` for [`Action::Take`], with the codes and links already found.
+    Taken {
+        address: String,
+        id: Uuid,
+        want: Want,
+        result: Result<Extracted, ClientError>,
+    },
+}
+
+/// What to do with the codes and links of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Copy the best code (`y`).
+    Code,
+    /// List every code and link in a picker (`Y`).
+    Pick,
+    /// Open the best link (`o`).
+    Link,
 }
 
 /// What the live connection of an inbox reports.

@@ -1,9 +1,11 @@
 //! `App`: the whole state of the interface. Keys and mouse go to the top popup or screen; what
 //! they ask for, and what background tasks answer, goes through [`App::update`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
 use mailcx_common::{AccountToken, Client, ClientError, ErrorCode, Timestamp};
@@ -12,7 +14,8 @@ use ratatui::layout::{Constraint, Layout};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
-use crate::action::{Action, LiveEvent, Reply, TaskId};
+use crate::action::{Action, LiveEvent, Reply, TaskId, Want};
+use crate::extract::{self, Extracted};
 use crate::keys::{self, is_ctrl};
 use crate::popup::{Popup, PopupKey};
 use crate::saved::{Saved, SavedMailbox};
@@ -96,6 +99,10 @@ pub struct App {
     downloads: PathBuf,
     /// Texts to put on the clipboard; the run loop writes them to the terminal (OSC 52).
     clipboard: Vec<String>,
+    /// The codes and links found per message, so a second `y` or `o` needs no request.
+    found: HashMap<uuid::Uuid, Extracted>,
+    /// The program (and its first arguments) that opens a link; the link is added last.
+    opener: Vec<String>,
     quit: bool,
     /// A fixed "now" for reproducible screens in tests.
     clock: Option<Timestamp>,
@@ -124,6 +131,8 @@ impl App {
             live: None,
             downloads: settings.downloads,
             clipboard: Vec::new(),
+            found: HashMap::new(),
+            opener: default_opener(),
             quit: false,
             clock: None,
         };
@@ -179,6 +188,11 @@ impl App {
         std::mem::take(&mut self.clipboard)
     }
 
+    /// Sets the program that opens links (tests use a script that records its argument).
+    pub fn set_opener(&mut self, program: Vec<String>) {
+        self.opener = program;
+    }
+
     /// Fixes the time ages are measured from (tests and screenshots).
     pub fn set_clock(&mut self, now: Timestamp) {
         self.clock = Some(now);
@@ -218,7 +232,7 @@ impl App {
             self.quit = true;
             return;
         }
-        if let Some(popup) = self.popups.last() {
+        if let Some(popup) = self.popups.last_mut() {
             match popup.on_key(key) {
                 PopupKey::Keep => {}
                 PopupKey::Close => {
@@ -231,6 +245,10 @@ impl App {
                     {
                         self.update(action);
                     }
+                }
+                PopupKey::Run(action) => {
+                    self.popups.pop();
+                    self.update(*action);
                 }
             }
             return;
@@ -274,6 +292,15 @@ impl App {
                     .notice(format!("Copied {text} to the clipboard"), Tone::Good);
                 self.clipboard.push(text);
             }
+            Action::CopyFound { what, text } => {
+                self.status
+                    .notice(format!("Copied the {what} {text}"), Tone::Good);
+                self.clipboard.push(text);
+            }
+            Action::Take { address, id, want } => self.take(address, id, want),
+            Action::OpenLink(link) => self.open_link(link),
+            Action::OpenFailed(why) => self.status.notice(why, Tone::Bad),
+            Action::OpenNewest(address) => self.open_newest(&address),
             Action::RefreshHome => {
                 self.load_domains();
                 self.check_all();
@@ -636,6 +663,18 @@ impl App {
                     .push(Popup::info("Saved", format!("Saved to {}", path.display())));
             }
             Reply::Saved(Err(e)) => self.popups.push(Popup::error("Cannot save", e)),
+            Reply::Taken {
+                address,
+                id,
+                want,
+                result,
+            } => match result {
+                Ok(found) => self.use_found(id, want, found),
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self
+                    .status
+                    .notice(format!("Cannot read the message: {e}"), Tone::Bad),
+            },
         }
     }
 
@@ -668,6 +707,125 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Finds the codes and links of a message: remembered, or from the open reader, or from the
+    /// server in the background (the UI never waits on the network).
+    fn take(&mut self, address: String, id: uuid::Uuid, want: Want) {
+        if let Some(found) = self.found.get(&id) {
+            let found = found.clone();
+            self.use_found(id, want, found);
+            return;
+        }
+        let loaded = self
+            .reader_mut(&address, id)
+            .and_then(|r| r.message.as_ref())
+            .map(|m| extract::extract(&m.subject, m.text_body.as_deref(), m.html_body.as_deref()));
+        if let Some(found) = loaded {
+            self.use_found(id, want, found);
+            return;
+        }
+        let Some(client) = self.mailbox_client(&address) else {
+            return;
+        };
+        self.spawn("Reading the message", async move {
+            // `GET` does not mark the message read: taking a code from the list leaves it unread.
+            let result = client
+                .message(id)
+                .await
+                .map(|m| extract::extract(&m.subject, m.text_body.as_deref(), m.html_body.as_deref()));
+            Reply::Taken {
+                address,
+                id,
+                want,
+                result,
+            }
+        });
+    }
+
+    /// Copies the best code, opens the best link, or shows the picker.
+    fn use_found(&mut self, id: uuid::Uuid, want: Want, found: Extracted) {
+        match want {
+            Want::Code => match found.best_code() {
+                Some(code) => self.update(Action::CopyFound {
+                    what: "code",
+                    text: code.to_string(),
+                }),
+                None if found.links.is_empty() => self.status.notice("No code in this message", Tone::Info),
+                None => self
+                    .status
+                    .notice("No code in this message; Y lists its links", Tone::Info),
+            },
+            Want::Link => match found.best_link() {
+                Some(link) => self.open_link(link.to_string()),
+                None if found.links.is_empty() => self.status.notice("No link in this message", Tone::Info),
+                None => self
+                    .status
+                    .notice("Only unsubscribe-like links here; Y lists them", Tone::Info),
+            },
+            Want::Pick if found.is_empty() => {
+                self.status.notice("No code or link in this message", Tone::Info)
+            }
+            Want::Pick => self.popups.push(Popup::pick("Codes and links", &found)),
+        }
+        // A few dozen messages are plenty; start over rather than grow without end.
+        if self.found.len() >= 64 {
+            self.found.clear();
+        }
+        self.found.insert(id, found);
+    }
+
+    /// Starts the opener on `link` and returns at once; a thread waits for it and reports a
+    /// failure, so a browser that stays open never blocks the app.
+    fn open_link(&mut self, link: String) {
+        let Some((program, args)) = self.opener.split_first() else {
+            self.status
+                .notice("No program to open links: set $BROWSER", Tone::Bad);
+            return;
+        };
+        let spawned = Command::new(program)
+            .args(args)
+            .arg(&link)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(mut child) => {
+                self.status.notice(format!("Opening {link}"), Tone::Info);
+                let tx = self.tx.clone();
+                let program = program.clone();
+                std::thread::spawn(move || {
+                    let why = match child.wait() {
+                        Ok(status) if status.success() => return,
+                        Ok(status) => format!("{program} could not open the link ({status})"),
+                        Err(e) => format!("{program} could not open the link: {e}"),
+                    };
+                    let _ = tx.send(Action::OpenFailed(why));
+                });
+            }
+            Err(e) => self
+                .status
+                .notice(format!("Cannot run {program} to open the link: {e}"), Tone::Bad),
+        }
+    }
+
+    /// Back to the inbox of `address`, its newest message selected and opened.
+    fn open_newest(&mut self, address: &str) {
+        let Some(newest) = self.inbox_mut(address).and_then(|i| i.select_newest()) else {
+            return;
+        };
+        if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == newest) {
+            self.status.notice("This is the newest message", Tone::Info);
+            return;
+        }
+        while !matches!(self.screens.last(), Some(Screen::Inbox(i)) if i.address == address) {
+            self.screens.pop();
+        }
+        self.update(Action::OpenMessage {
+            address: address.to_string(),
+            id: newest,
+        });
     }
 
     /// Saves a mailbox the server just gave a token for, closes the form, selects it at home.
@@ -883,6 +1041,23 @@ impl App {
         };
         keys::render_bar(frame, key_bar, &hints);
     }
+}
+
+/// The program that opens links: `$BROWSER`, else the platform's opener.
+fn default_opener() -> Vec<String> {
+    if let Ok(browser) = std::env::var("BROWSER") {
+        // `$BROWSER` may carry arguments ("firefox --new-tab"); the link goes last.
+        let words: Vec<String> = browser.split_whitespace().map(String::from).collect();
+        if !words.is_empty() {
+            return words;
+        }
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    vec![opener.to_string()]
 }
 
 impl Drop for App {

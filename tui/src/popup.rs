@@ -1,5 +1,6 @@
 //! Popups over the current screen: a message (errors, notices), a yes/no question, the full key
-//! help, and a mailbox's details. The top popup takes the keys until it closes.
+//! help, a mailbox's details, and the picker of a message's codes and links. The top popup takes
+//! the keys until it closes.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use mailcx_common::{Me, Role};
@@ -9,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph, Wrap};
 
 use crate::action::Action;
-use crate::keys::{Hint, hint, is_char};
+use crate::keys::{self, Hint, hint, is_char};
 use crate::{format, theme};
 
 /// One popup.
@@ -36,10 +37,25 @@ pub enum Popup {
         me: Option<Me>,
         error: Option<String>,
     },
+    /// A message's codes and links (`Y`); `⏎` copies the chosen one, `o` opens a link.
+    Pick {
+        title: String,
+        items: Vec<PickItem>,
+        selected: usize,
+    },
+}
+
+/// One row of the picker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PickItem {
+    /// A link (else a code).
+    pub link: bool,
+    /// The code or the URL.
+    pub text: String,
 }
 
 /// What a key did to a popup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum PopupKey {
     /// Nothing; the popup stays.
     Keep,
@@ -47,6 +63,8 @@ pub enum PopupKey {
     Close,
     /// Close the popup and run its `on_yes`.
     Confirm,
+    /// Close the popup and run this (boxed: an action is large, and keys are many).
+    Run(Box<Action>),
 }
 
 impl Popup {
@@ -68,9 +86,51 @@ impl Popup {
         }
     }
 
+    /// The picker of a message's codes (first) and links.
+    pub fn pick(title: impl Into<String>, found: &crate::extract::Extracted) -> Popup {
+        let codes = found.codes.iter().map(|c| PickItem {
+            link: false,
+            text: c.clone(),
+        });
+        let links = found.links.iter().map(|l| PickItem {
+            link: true,
+            text: l.clone(),
+        });
+        Popup::Pick {
+            title: title.into(),
+            items: codes.chain(links).collect(),
+            selected: 0,
+        }
+    }
+
     /// Handles a key.
-    pub fn on_key(&self, key: KeyEvent) -> PopupKey {
+    pub fn on_key(&mut self, key: KeyEvent) -> PopupKey {
         let closes = matches!(key.code, KeyCode::Esc | KeyCode::Enter) || is_char(&key, 'q');
+        if let Popup::Pick { items, selected, .. } = self {
+            if let Some(m) = keys::movement(&key) {
+                *selected = keys::apply(m, *selected, items.len(), 5);
+                return PopupKey::Keep;
+            }
+            let Some(item) = items.get(*selected) else {
+                return PopupKey::Close;
+            };
+            let what = if item.link { "link" } else { "code" };
+            return match key.code {
+                KeyCode::Enter => PopupKey::Run(Box::new(Action::CopyFound {
+                    what,
+                    text: item.text.clone(),
+                })),
+                _ if is_char(&key, 'y') => PopupKey::Run(Box::new(Action::CopyFound {
+                    what,
+                    text: item.text.clone(),
+                })),
+                _ if is_char(&key, 'o') && item.link => {
+                    PopupKey::Run(Box::new(Action::OpenLink(item.text.clone())))
+                }
+                _ if closes => PopupKey::Close,
+                _ => PopupKey::Keep,
+            };
+        }
         match self {
             Popup::Confirm { .. } if is_char(&key, 'y') || key.code == KeyCode::Enter => PopupKey::Confirm,
             Popup::Confirm { .. } if is_char(&key, 'n') || closes => PopupKey::Close,
@@ -87,6 +147,12 @@ impl Popup {
     pub fn hints(&self) -> Vec<Hint> {
         match self {
             Popup::Confirm { yes, .. } => vec![hint("y", yes), hint("n", "cancel")],
+            Popup::Pick { .. } => vec![
+                hint("↑↓", "choose"),
+                hint("⏎", "copy"),
+                hint("o", "open link"),
+                hint("Esc", "close"),
+            ],
             _ => vec![hint("Esc", "close")],
         }
     }
@@ -108,6 +174,11 @@ impl Popup {
             Popup::Inspect { address, me, error } => {
                 render_inspect(frame, area, address, me.as_ref(), error.as_deref(), spinner)
             }
+            Popup::Pick {
+                title,
+                items,
+                selected,
+            } => render_pick(frame, area, title, items, *selected),
         }
     }
 }
@@ -160,6 +231,53 @@ fn render_help(frame: &mut Frame, area: Rect, title: &str, hints: &[Hint]) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines).block(block), popup);
+}
+
+fn render_pick(frame: &mut Frame, area: Rect, title: &str, items: &[PickItem], selected: usize) {
+    let width = area.width.saturating_sub(4).min(76);
+    let height = (items.len() as u16 + 2).min(area.height);
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .title(Span::styled(
+            format!(" {} ", format::one_line(title)),
+            theme::title(),
+        ))
+        .title_bottom(Line::styled(" ⏎ copy  o open  Esc close ", theme::dim()).right_aligned());
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let rows = inner.height.max(1) as usize;
+    // Keep the chosen row in view: scroll so it is the last visible row at most.
+    let first = (selected + 1).saturating_sub(rows);
+    // " code  " before the text, one column for the marker.
+    let room = (inner.width as usize).saturating_sub(8).max(1);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, item)| {
+            let chosen = i == selected;
+            let text = if item.text.chars().count() > room {
+                let cut: String = item.text.chars().take(room.saturating_sub(1)).collect();
+                format!("{cut}…")
+            } else {
+                item.text.clone()
+            };
+            let kind = if item.link { "link" } else { "code" };
+            let style = if chosen {
+                theme::selected()
+            } else {
+                ratatui::style::Style::new()
+            };
+            Line::from(vec![
+                Span::raw(if chosen { "›" } else { " " }),
+                Span::styled(format!("{kind:<5} "), theme::dim()),
+                Span::styled(text, style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn render_inspect(

@@ -19,6 +19,8 @@ pub enum Tone {
     Info,
     /// Something worked or arrived.
     Good,
+    /// Something failed, but not badly enough for a popup.
+    Bad,
 }
 
 /// The status bar's state: running requests and the latest notice.
@@ -100,6 +102,7 @@ impl Status {
             let style = match tone {
                 Tone::Info => theme::title(),
                 Tone::Good => theme::ok(),
+                Tone::Bad => theme::error(),
             };
             spans.push(Span::styled(format!(" {text}"), style));
         }

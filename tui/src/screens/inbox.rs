@@ -1,5 +1,6 @@
 //! The inbox: a mailbox's messages, newest first, loaded a page at a time as you scroll, with
-//! new mail arriving live. A frame only builds the visible rows, so 10,000 messages draw as fast
+//! new mail arriving live. On the top row the cursor follows new mail; elsewhere it stays on its
+//! message and the title counts what arrived above. A frame only builds the visible rows, so 10,000 messages draw as fast
 //! as 10.
 
 use std::collections::HashSet;
@@ -14,7 +15,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use uuid::Uuid;
 
 use super::{Ctx, WHEEL_STEP};
-use crate::action::Action;
+use crate::action::{Action, Want};
 use crate::app::ServerInfo;
 use crate::keys::{self, Hint, Move, hint, is_char, more};
 use crate::{format, theme};
@@ -25,14 +26,18 @@ pub const PAGE_SIZE: usize = 30;
 /// Start loading the next page when the selection is this close to the end of what is loaded.
 const PREFETCH: usize = 10;
 
-/// The keys of the inbox.
+/// The keys of the inbox, in the order [`Inbox::on_key`] reads them.
 pub const HINTS: &[Hint] = &[
     hint("↑↓", "move"),
     hint("⏎", "read"),
+    hint("y", "copy code"),
+    hint("o", "open link"),
     hint("d", "delete"),
     hint("r", "refresh"),
-    hint("c", "copy address"),
     hint("q", "back"),
+    more("Y", "all codes and links"),
+    more("N", "read the newest"),
+    more("c", "copy address"),
     more("PgUp/PgDn", "page up/down"),
     more("g/G", "first/last"),
     more("Esc", "back"),
@@ -60,6 +65,8 @@ pub struct Inbox {
     known: HashSet<Uuid>,
     unread: usize,
     selected: usize,
+    /// Messages that arrived above the cursor since it was last on the top row.
+    new_above: usize,
     offset: usize,
     /// The first page arrived.
     pub loaded: bool,
@@ -87,6 +94,7 @@ impl Inbox {
             known: HashSet::new(),
             unread: 0,
             selected: 0,
+            new_above: 0,
             offset: 0,
             loaded: false,
             loading_more: false,
@@ -116,12 +124,17 @@ impl Inbox {
 
     /// Adds a page from the server: unknown messages go where their time puts them.
     pub fn apply_page(&mut self, page: u32, list: Vec<MessageSummary>) {
+        // A reload keeps the cursor on its message (or where it was, if that one left).
+        let mut keep = None;
         if page == 1 && self.reloading {
             // A reload shows the server's list as it is now, dropping what left it meanwhile.
+            keep = Some((self.selected().map(|m| m.id), self.selected));
             self.reloading = false;
             self.messages.clear();
             self.known.clear();
             self.unread = 0;
+            self.selected = 0;
+            self.new_above = 0;
             self.exhausted = false;
             self.floor_page = 1;
         }
@@ -131,6 +144,10 @@ impl Inbox {
             if self.insert(message) {
                 added += 1;
             }
+        }
+        if let Some((id, at)) = keep {
+            let found = id.and_then(|id| self.messages.iter().position(|m| m.id == id));
+            self.selected = found.unwrap_or(at).min(self.messages.len().saturating_sub(1));
         }
         self.loaded = true;
         self.error = None;
@@ -158,7 +175,8 @@ impl Inbox {
         })
     }
 
-    /// Inserts in time order (newest first), keeping the same message selected.
+    /// Inserts in time order (newest first). On the top row the cursor stays there, so it moves
+    /// onto newer mail; elsewhere it stays on its message and the arrival is counted.
     fn insert(&mut self, message: MessageSummary) -> bool {
         if !self.known.insert(message.id) {
             return false;
@@ -171,10 +189,23 @@ impl Inbox {
             self.unread += 1;
         }
         self.messages.insert(at, message);
-        if at <= self.selected && self.messages.len() > 1 {
+        if at <= self.selected && self.selected > 0 {
             self.selected += 1;
+            self.new_above += 1;
         }
         true
+    }
+
+    /// How many messages arrived above the cursor since it was last on the top row.
+    pub fn new_above(&self) -> usize {
+        self.new_above
+    }
+
+    /// Selects the newest message and returns its id.
+    pub fn select_newest(&mut self) -> Option<Uuid> {
+        self.selected = 0;
+        self.new_above = 0;
+        self.messages.first().map(|m| m.id)
     }
 
     /// Marks a message read.
@@ -231,9 +262,25 @@ impl Inbox {
             }),
             _ if is_char(&key, 'r') => Some(Action::ReloadInbox(self.address.clone())),
             _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
+            _ if is_char(&key, 'y') => self.take(Want::Code),
+            _ if is_char(&key, 'Y') => self.take(Want::Pick),
+            _ if is_char(&key, 'o') => self.take(Want::Link),
+            _ if is_char(&key, 'N') => {
+                self.select_newest();
+                self.open()
+            }
             _ if is_char(&key, '?') => Some(Action::Help),
             _ => None,
         }
+    }
+
+    /// Takes a code or link out of the selected message (its body is fetched by the app).
+    fn take(&self, want: Want) -> Option<Action> {
+        self.selected().map(|m| Action::Take {
+            address: self.address.clone(),
+            id: m.id,
+            want,
+        })
     }
 
     fn open(&self) -> Option<Action> {
@@ -246,6 +293,9 @@ impl Inbox {
     fn move_by(&mut self, m: Move) -> Option<Action> {
         let page = self.rows_area.height.max(1) as usize;
         self.selected = keys::apply(m, self.selected, self.messages.len(), page);
+        if self.selected == 0 {
+            self.new_above = 0;
+        }
         self.wants_more()
     }
 
@@ -266,6 +316,9 @@ impl Inbox {
                     return self.open();
                 }
                 self.selected = i;
+                if i == 0 {
+                    self.new_above = 0;
+                }
                 self.wants_more()
             }
             _ => None,
@@ -293,6 +346,9 @@ impl Inbox {
                 format!("· {count} · {} unread ", self.unread),
                 theme::dim(),
             ));
+        }
+        if self.new_above > 0 {
+            title.push(Span::styled(format!("↑ {} new ", self.new_above), theme::ok()));
         }
         let title = Line::from(title);
         let mut block = Block::bordered()

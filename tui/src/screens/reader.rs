@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use uuid::Uuid;
 
 use super::{Ctx, WHEEL_STEP};
-use crate::action::Action;
+use crate::action::{Action, Want};
 use crate::keys::{self, Hint, Move, hint, is_char, more};
 use crate::{format, text, theme};
 
@@ -114,9 +114,13 @@ impl Reader {
             }
         }
         hints.extend([
+            hint("y", "copy code"),
+            hint("o", "open link"),
             hint("v", "source"),
             hint("d", "delete"),
             hint("q", "back"),
+            more("Y", "all codes and links"),
+            more("N", "read the newest"),
             more("PgUp/PgDn", "page up/down"),
             more("g/G", "top/bottom"),
             more("c", "copy mailbox address"),
@@ -138,6 +142,10 @@ impl Reader {
             _ if is_char(&key, 'q') => Some(Action::Back),
             _ if is_char(&key, '?') => Some(Action::Help),
             _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
+            _ if is_char(&key, 'y') => self.take(Want::Code),
+            _ if is_char(&key, 'Y') => self.take(Want::Pick),
+            _ if is_char(&key, 'o') => self.take(Want::Link),
+            _ if is_char(&key, 'N') => Some(Action::OpenNewest(self.address.clone())),
             _ if is_char(&key, 'v') => Some(Action::ViewSource {
                 address: self.address.clone(),
                 id: self.id,
@@ -182,6 +190,15 @@ impl Reader {
             }
             _ => None,
         }
+    }
+
+    /// Takes a code or link out of this message, once it has loaded.
+    fn take(&self, want: Want) -> Option<Action> {
+        self.message.as_ref().map(|_| Action::Take {
+            address: self.address.clone(),
+            id: self.id,
+            want,
+        })
     }
 
     /// Scrolls the body with the wheel.
