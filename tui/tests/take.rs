@@ -1,0 +1,387 @@
+//! Taking the code or the link out of a mail, and following the newest mail: screen tests at
+//! 80×24 (and the picker at 40×12) with made-up server answers, in the style of `screens.rs`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mailcx::action::Want;
+use mailcx::crossterm::event::KeyCode;
+use mailcx::extract::extract;
+use mailcx::saved::{Saved, SavedMailbox};
+use mailcx::screens::Screen;
+use mailcx::testing::Harness;
+use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
+use mailcx_common::{Client, Message, MessageList, MessageSummary, NewEmail, Timestamp};
+use uuid::Uuid;
+
+/// Nothing listens here: the requests the app starts are answered by hand.
+const NOWHERE: &str = "http://127.0.0.1:9";
+const ADDRESS: &str = "demo@mail.cx";
+
+fn now() -> Timestamp {
+    "2025-01-15T10:30:00Z".parse().unwrap()
+}
+
+fn ago(minutes: i64) -> Timestamp {
+    now() - chrono::Duration::minutes(minutes)
+}
+
+fn summary(n: u128, from: &str, subject: &str, preview: &str, minutes: i64) -> MessageSummary {
+    MessageSummary {
+        id: Uuid::from_u128(n),
+        sender: "bounce@example.org".into(),
+        from: from.into(),
+        subject: subject.into(),
+        preview_text: preview.into(),
+        size: 1200 * n as u64 + 345,
+        created_at: ago(minutes),
+        is_read: false,
+    }
+}
+
+fn messages() -> Vec<MessageSummary> {
+    vec![
+        summary(
+            3,
+            "GitHub <noreply@github.com>",
+            "Your sign-in code",
+            "Use 482913 to sign in.",
+            2,
+        ),
+        summary(
+            2,
+            "Example App <hi@app.example.com>",
+            "Your login link",
+            "Click the button below to log in.",
+            30,
+        ),
+        summary(
+            1,
+            "newsletter@news.example",
+            "This week in Rust",
+            "Hello and welcome to another issue.",
+            60 * 24,
+        ),
+    ]
+}
+
+const GITHUB_TEXT: &str = "Use 482913 to sign in. It expires in 10 minutes, at 10:42 UTC.\n\n\
+                           Not you? Visit https://github.com/settings/security.";
+
+const MAGIC_HTML: &str = "<p>Your code is: <b>K7Q2XP</b></p><p><a href=\"https://app.example.com/login?\
+                          token=eyJhbGciOi.abc_DEF-123&amp;next=%2F\">Log in</a> or \
+                          <a href=\"https://app.example.com/unsubscribe?id=9\">unsubscribe</a>.</p>";
+
+fn message(n: u128, text: Option<&str>, html: Option<&str>) -> Message {
+    let s = messages()
+        .into_iter()
+        .find(|m| m.id == Uuid::from_u128(n))
+        .unwrap();
+    Message {
+        id: s.id,
+        sender: s.sender,
+        from: s.from,
+        subject: s.subject,
+        address: ADDRESS.into(),
+        size: s.size,
+        created_at: s.created_at,
+        is_read: false,
+        text_body: text.map(String::from),
+        html_body: html.map(String::from),
+        attachments: Vec::new(),
+    }
+}
+
+fn harness(dir: &Path) -> Harness {
+    let server = ServerInfo::Embedded {
+        http: "127.0.0.1:8080".parse().unwrap(),
+        smtp: "127.0.0.1:2525".parse().unwrap(),
+        db: PathBuf::from("/data/mailcx.db"),
+    };
+    let (mut list, _) = Saved::load(dir, &server.key());
+    list.upsert(SavedMailbox {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(1),
+        token: "token-0".into(),
+    })
+    .unwrap();
+    let mut h = Harness::new(Settings {
+        server,
+        client: Client::new(NOWHERE),
+        config_dir: dir.into(),
+        downloads: PathBuf::from("/home/me/Downloads"),
+    });
+    h.app.set_clock(now());
+    h
+}
+
+fn page(list: Vec<MessageSummary>) -> Reply {
+    Reply::Page {
+        address: ADDRESS.into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: list,
+            page: 1,
+        }),
+    }
+}
+
+/// The inbox open with the sample messages, live, the newest selected.
+fn open_inbox(dir: &Path) -> Harness {
+    let mut h = harness(dir);
+    h.send(Action::OpenInbox(ADDRESS.into()));
+    h.answer(page(messages()));
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event: LiveEvent::Connected,
+    });
+    h.answer(page(messages()));
+    assert!(!h.app.is_busy());
+    h
+}
+
+/// The message with id `n` open in the reader.
+fn open_reader(dir: &Path, n: u128, text: Option<&str>, html: Option<&str>) -> Harness {
+    let mut h = open_inbox(dir);
+    h.send(Action::OpenMessage {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(n),
+    });
+    h.answer(Reply::Message {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(n),
+        result: Ok(message(n, text, html)),
+    });
+    h.answer(Reply::MarkedRead {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(n),
+        result: Ok(()),
+    });
+    h
+}
+
+fn new_mail(n: u128, subject: &str) -> Action {
+    Action::Live {
+        address: ADDRESS.into(),
+        event: LiveEvent::Email(NewEmail {
+            id: Uuid::from_u128(n),
+            sender: "carol@example.org".into(),
+            from: "Carol <carol@example.org>".into(),
+            subject: subject.into(),
+            preview_text: "Your code is 111222.".into(),
+            size: 2048,
+            created_at: now(),
+            account_id: Uuid::from_u128(1),
+            address: ADDRESS.into(),
+        }),
+    }
+}
+
+fn inbox(h: &Harness) -> &mailcx::screens::Inbox {
+    h.app
+        .screens()
+        .iter()
+        .find_map(|s| match s {
+            Screen::Inbox(i) => Some(i),
+            _ => None,
+        })
+        .expect("the inbox is open")
+}
+
+fn selected(h: &Harness) -> Uuid {
+    inbox(h).selected().expect("a row is selected").id
+}
+
+macro_rules! snap {
+    ($name:expr, $h:expr) => {
+        insta::assert_snapshot!($name, $h.screen())
+    };
+}
+
+#[tokio::test]
+async fn y_on_an_inbox_row_fetches_the_body_once_and_copies_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    h.key(KeyCode::Char('y'));
+    // The body is fetched in the background: nothing copied yet, the spinner says why.
+    assert!(h.app.is_busy());
+    assert!(h.app.take_clipboard().is_empty());
+    assert!(h.screen().contains("Reading the message"));
+    let m = message(3, Some(GITHUB_TEXT), None);
+    h.answer(Reply::Taken {
+        address: ADDRESS.into(),
+        id: m.id,
+        want: Want::Code,
+        result: Ok(extract(&m.subject, m.text_body.as_deref(), None)),
+    });
+    assert_eq!(h.app.take_clipboard(), vec!["482913".to_string()]);
+    snap!("inbox_code_copied", h);
+
+    // Again: no second request, same code.
+    h.key(KeyCode::Char('y'));
+    assert!(!h.app.is_busy());
+    assert_eq!(h.app.take_clipboard(), vec!["482913".to_string()]);
+    assert!(h.screen().contains("Copied the code 482913"));
+}
+
+#[tokio::test]
+async fn a_mail_without_a_code_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(
+        dir.path(),
+        1,
+        Some("Rust 1.84 is out: https://blog.rust-lang.org/2025/01/09/Rust-1.84.0.html. 437 PRs merged."),
+        None,
+    );
+    h.key(KeyCode::Char('y'));
+    assert!(h.app.take_clipboard().is_empty());
+    assert!(h.screen().contains("No code in this message; Y lists its links"));
+}
+
+#[tokio::test]
+async fn reader_copies_the_code_and_the_picker_lists_codes_then_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(dir.path(), 2, None, Some(MAGIC_HTML));
+    h.key(KeyCode::Char('y'));
+    assert!(!h.app.is_busy(), "the reader has the body: no request");
+    assert_eq!(h.app.take_clipboard(), vec!["K7Q2XP".to_string()]);
+    snap!("reader_code_copied", h);
+
+    h.key(KeyCode::Char('Y'));
+    snap!("picker", h);
+    h.resize(40, 12);
+    snap!("picker_40x12", h);
+    h.resize(80, 24);
+    // ↓ ⏎ copies the chosen row: the magic link, entities decoded.
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.take_clipboard(),
+        vec!["https://app.example.com/login?token=eyJhbGciOi.abc_DEF-123&next=%2F".to_string()]
+    );
+    assert!(h.app.popups().is_empty());
+    assert!(
+        h.screen()
+            .contains("Copied the link https://app.example.com/login")
+    );
+}
+
+/// Waits until `path` holds something, and returns it.
+async fn read_when_written(path: &Path) -> String {
+    for _ in 0..200 {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("{} was never written", path.display());
+}
+
+#[tokio::test]
+async fn o_runs_the_opener_with_the_best_link_and_reports_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(dir.path(), 2, None, Some(MAGIC_HTML));
+    let record = dir.path().join("opened");
+    // A fake browser that records its argument.
+    h.app.set_opener(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("printf %s \"$1\" > '{}'", record.display()),
+        "sh".into(),
+    ]);
+    h.key(KeyCode::Char('o'));
+    assert!(h.screen().contains("Opening https://app.example.com/login"));
+    assert_eq!(
+        read_when_written(&record).await,
+        "https://app.example.com/login?token=eyJhbGciOi.abc_DEF-123&next=%2F"
+    );
+
+    // `o` in the picker opens the chosen link, even one `o` alone would not open.
+    std::fs::remove_file(&record).unwrap();
+    h.key(KeyCode::Char('Y'));
+    h.key(KeyCode::Char('G'));
+    h.key(KeyCode::Char('o'));
+    assert_eq!(
+        read_when_written(&record).await,
+        "https://app.example.com/unsubscribe?id=9"
+    );
+
+    // An opener that cannot start is reported at once; one that fails, by the thread that waits
+    // for it. (Last: waiting also applies the failures of the requests made to nowhere.)
+    h.app.set_opener(vec!["/nonexistent/browser".into()]);
+    h.key(KeyCode::Char('o'));
+    let screen = h.screen();
+    assert!(screen.contains("Cannot run /nonexistent/browser"), "{screen}");
+    h.app.set_opener(vec!["false".into()]);
+    h.key(KeyCode::Char('o'));
+    h.wait_for_text("false could not open the link", Duration::from_secs(10))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn new_mail_takes_the_cursor_from_the_top_row_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    // On the top row: the cursor moves onto the new mail.
+    h.send(new_mail(10, "Your code"));
+    assert_eq!(selected(&h), Uuid::from_u128(10));
+    assert!(!h.screen().contains("new ·"));
+
+    // Elsewhere: it stays on its message, and the title counts what arrived above.
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    assert_eq!(selected(&h), Uuid::from_u128(2));
+    h.send(new_mail(11, "Another code"));
+    assert_eq!(selected(&h), Uuid::from_u128(2), "the cursor keeps its message");
+    assert_eq!(inbox(&h).new_above(), 1);
+    h.send(new_mail(12, "Yet another code"));
+    snap!("inbox_new_above", h);
+    assert!(h.screen().contains("↑ 2 new"));
+
+    // N opens the newest and clears the marker.
+    h.key(KeyCode::Char('N'));
+    assert_eq!(selected(&h), Uuid::from_u128(12));
+    assert_eq!(inbox(&h).new_above(), 0);
+    assert!(
+        matches!(h.app.screens().last(), Some(Screen::Reader(r)) if r.id == Uuid::from_u128(12)),
+        "the newest is open"
+    );
+}
+
+#[tokio::test]
+async fn n_in_the_reader_opens_the_newer_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(dir.path(), 2, None, Some(MAGIC_HTML));
+    h.send(new_mail(10, "Your new code"));
+    h.key(KeyCode::Char('N'));
+    assert!(matches!(h.app.screens().last(), Some(Screen::Reader(r)) if r.id == Uuid::from_u128(10)));
+    assert_eq!(
+        h.app.screens().len(),
+        3,
+        "home, inbox, reader: the old reader was closed"
+    );
+    // Already on the newest: it says so and stays.
+    h.key(KeyCode::Char('N'));
+    assert!(h.screen().contains("This is the newest message"));
+    assert_eq!(h.app.screens().len(), 3);
+}
+
+#[tokio::test]
+async fn a_reload_keeps_the_cursor_on_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    h.key(KeyCode::Down);
+    assert_eq!(selected(&h), Uuid::from_u128(2));
+    h.key(KeyCode::Char('r'));
+    h.answer(page(messages()));
+    assert_eq!(selected(&h), Uuid::from_u128(2));
+    // Gone meanwhile: the cursor stays at its row.
+    h.key(KeyCode::Char('r'));
+    let mut fewer = messages();
+    fewer.remove(1);
+    h.answer(page(fewer));
+    assert_eq!(selected(&h), Uuid::from_u128(1));
+}
