@@ -210,3 +210,101 @@ async fn the_bundled_server_starts_and_receives_mail() {
         server.shutdown().await;
     }
 }
+
+/// The text OSC 52 puts on the clipboard: the sequence's base64 payload, decoded.
+fn osc52_payload(sequence: &str) -> String {
+    let payload = sequence
+        .strip_prefix("\x1b]52;c;")
+        .and_then(|s| s.strip_suffix('\x07').or_else(|| s.strip_suffix("\x1b\\")))
+        .unwrap_or_else(|| panic!("not an OSC 52 sequence: {sequence:?}"));
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in payload.bytes().filter(|&c| c != b'=') {
+        let v = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_up_mail_arrives_and_y_copies_its_code_and_o_opens_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
+    let opened = dir.path().join("opened");
+    // A fake browser that records the link it was given.
+    h.app.set_opener(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("printf %s \"$1\" > '{}'", opened.display()),
+        "sh".into(),
+    ]);
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    create_through_the_form(&mut h, "signup", "secret-password");
+    h.wait_for_text("Created signup@mail.cx", WAIT).await.unwrap();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("● live", WAIT).await.unwrap();
+
+    send_mail(
+        server.smtp_addr,
+        "signup@mail.cx",
+        "Confirm your Example account",
+        "Your verification code is 482913. It expires at 10:45 on 2025-01-15.\n\n\
+         Or confirm with this link: https://app.example.com/verify?token=abc123&next=%2F.\n",
+    )
+    .await;
+    h.wait_for_text("Confirm your Example account", WAIT)
+        .await
+        .unwrap();
+
+    // `y` on the inbox row: the body is fetched in the background, then the code is copied.
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Copied the code 482913", WAIT).await.unwrap();
+    let copied: Vec<String> = h
+        .app
+        .take_clipboard()
+        .iter()
+        .map(|text| osc52_payload(&launch::osc52(text)))
+        .collect();
+    assert_eq!(copied, vec!["482913".to_string()]);
+
+    // `o` runs the opener with exactly the link, trailing full stop left out.
+    h.key(KeyCode::Char('o'));
+    let mut link = String::new();
+    for _ in 0..400 {
+        link = std::fs::read_to_string(&opened).unwrap_or_default();
+        if !link.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(link, "https://app.example.com/verify?token=abc123&next=%2F");
+
+    // A second mail while the cursor is on the top row: the cursor follows it, so `y` copies the
+    // new code, not the stale one.
+    send_mail(
+        server.smtp_addr,
+        "signup@mail.cx",
+        "Your new code",
+        "Use 551234 to sign in.",
+    )
+    .await;
+    h.wait_for_text("Your new code", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Copied the code 551234", WAIT).await.unwrap();
+    let copied = h.app.take_clipboard();
+    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "551234");
+
+    drop(h);
+    server.shutdown().await;
+}

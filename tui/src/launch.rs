@@ -152,8 +152,17 @@ fn mouse_and_paste_off() {
 
 /// Puts `text` on the clipboard with OSC 52, which the terminal handles (also over SSH).
 fn copy_to_clipboard(text: &str) {
-    let _ = execute!(
-        io::stdout(),
-        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
-    );
+    let mut out = io::stdout();
+    let _ = out.write_all(osc52(text).as_bytes());
+    let _ = out.flush();
+}
+
+/// The OSC 52 sequence that puts `text` on the clipboard: what the app writes to the terminal,
+/// public so tests can check the exact payload.
+pub fn osc52(text: &str) -> String {
+    use crossterm::Command;
+    let mut sequence = String::new();
+    // Writing into a String cannot fail.
+    let _ = crossterm::clipboard::CopyToClipboard::to_clipboard_from(text).write_ansi(&mut sequence);
+    sequence
 }
