@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::CONTENT_TYPE;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -40,6 +40,15 @@ const PER_WEBHOOK: usize = 4;
 /// Due events looked at each time, per delivery slot: past one webhook's crowd of events to
 /// others'.
 const WINDOW_PER_SLOT: usize = 4;
+/// While due events wait for a slot, finished requests refill at most this often.
+const READ_GAP: Duration = Duration::from_millis(2);
+/// The niceness of the thread that makes the requests (0 is the usual, 19 the least).
+#[cfg(target_os = "linux")]
+const REQUESTS_NICE: i32 = 10;
+/// How long outcomes gather before they are written.
+const RECORD_DELAY: Duration = Duration::from_millis(10);
+/// Outcomes written in one transaction at most.
+const MAX_RECORD_BATCH: usize = 256;
 /// Most of a receiver's answer that is read (then the rest is dropped); read at all so the
 /// connection can be reused.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -230,19 +239,17 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Which of the due events (seq, webhook, the longest due first) to start, given those in
-/// flight: as many as there are free slots, skipping events in flight and events of a webhook
-/// that holds `PER_WEBHOOK` slots already, so a slow or dead receiver cannot take every slot.
-fn choose(due: &[(i64, Uuid)], in_flight: &[(i64, Uuid)]) -> Vec<i64> {
-    let mut taken: Vec<(i64, Uuid)> = in_flight.to_vec();
+/// Which of the due events (seq, webhook, the longest due first, none under way) to start: as
+/// many as there are free sending slots, and none of a webhook that holds `PER_WEBHOOK` of the
+/// requests being made already, so a slow or dead receiver cannot take every slot.
+fn choose(due: &[(i64, Uuid)], sending: &[(i64, Uuid)]) -> Vec<i64> {
+    let mut taken: Vec<(i64, Uuid)> = sending.to_vec();
     let mut chosen = Vec::new();
     for &(seq, hook) in due {
         if taken.len() >= CONCURRENCY {
             break;
         }
-        if taken.iter().any(|(s, _)| *s == seq)
-            || taken.iter().filter(|(_, h)| *h == hook).count() >= PER_WEBHOOK
-        {
+        if taken.iter().filter(|(_, h)| *h == hook).count() >= PER_WEBHOOK {
             continue;
         }
         taken.push((seq, hook));
@@ -251,18 +258,35 @@ fn choose(due: &[(i64, Uuid)], in_flight: &[(i64, Uuid)]) -> Vec<i64> {
     chosen
 }
 
-/// What the running deliveries share.
+/// What the delivery tasks and the recorder share.
 struct Worker {
     store: Store,
     outbox: Arc<Outbox>,
     settings: Settings,
     client: reqwest::Client,
-    /// Events whose attempt is recorded, by seq, for the loop to stop counting as in flight.
-    finished: Mutex<Vec<i64>>,
+    /// Events whose outcome is committed, by seq, for the loop to stop counting as in flight.
+    recorded: Mutex<Vec<i64>>,
 }
 
-/// Delivers pending events until `shutdown` turns true; deliveries under way then finish (each
-/// within its timeout) so their outcome is recorded and none is sent twice.
+/// One attempt's outcome, on its way to the database.
+struct Outcome {
+    seq: i64,
+    attempt: Attempt,
+    next: webhooks::Next,
+}
+
+/// The loop's view of what is under way.
+#[derive(Default)]
+struct Flight {
+    /// From start until the outcome is committed (seq to webhook): such an event is still due in
+    /// the database, and is skipped when read again meanwhile.
+    in_flight: HashMap<i64, Uuid>,
+    /// Those whose request is still being made: what the concurrency limits count.
+    sending: HashMap<i64, Uuid>,
+}
+
+/// Delivers pending events until `shutdown` turns true; requests under way then finish (each
+/// within its timeout) and their outcomes are recorded, so none is sent twice.
 pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shutdown: watch::Receiver<bool>) {
     let client = match http_client(settings.allow_private) {
         Ok(client) => client,
@@ -276,84 +300,220 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
         outbox,
         settings,
         client,
-        finished: Mutex::default(),
+        recorded: Mutex::default(),
     });
-    let mut deliveries = JoinSet::new();
-    // Events being delivered (seq to webhook): they stay due in the database until their
-    // attempt is recorded, so they are skipped when read again meanwhile.
-    let mut in_flight = HashMap::new();
+    let requester = match Requester::start() {
+        Ok(requester) => requester,
+        Err(e) => {
+            tracing::error!("webhooks disabled: their thread did not start: {e}");
+            return;
+        }
+    };
+    let (outcomes, to_record) = mpsc::unbounded_channel();
+    let mut recorder = AbortOnDrop(tokio::spawn(record(worker.clone(), to_record)));
+    let mut requests: JoinSet<i64> = JoinSet::new();
+    let mut flight = Flight::default();
+    // Reads of the outbox happen when something may have become startable: new events were
+    // committed, outcomes were recorded (a retry's time is then known), the next due time came,
+    // or a request finished while due events waited for its slot. Not on every finished request
+    // otherwise: each read costs the store's readers, which mail being received needs too.
+    let mut read_now = true;
+    let mut backlog = false;
+    let mut next_read = tokio::time::Instant::now() + MAX_SLEEP;
+    let mut last_read = tokio::time::Instant::now();
     loop {
-        while deliveries.try_join_next().is_some() {}
-        let wait = match worker.start_due(&mut deliveries, &mut in_flight).await {
-            Ok(wait) => wait,
-            Err(e) => {
-                tracing::error!("reading the webhook outbox failed: {e}");
-                RETRY_AFTER_ERROR
+        while let Some(done) = requests.try_join_next() {
+            if let Ok(seq) = done {
+                flight.sending.remove(&seq);
             }
-        };
+            if backlog {
+                next_read = next_read.min(last_read + READ_GAP);
+            }
+        }
+        for seq in std::mem::take(&mut *worker.recorded.lock().expect("recorded lock")) {
+            flight.in_flight.remove(&seq);
+        }
+        if read_now && flight.sending.len() < CONCURRENCY {
+            read_now = false;
+            last_read = tokio::time::Instant::now();
+            let wait = match worker
+                .start_due(&mut requests, &requester.runtime, &mut flight, &outcomes)
+                .await
+            {
+                Ok((wait, left)) => {
+                    backlog = left;
+                    wait
+                }
+                Err(e) => {
+                    tracing::error!("reading the webhook outbox failed: {e}");
+                    RETRY_AFTER_ERROR
+                }
+            };
+            next_read = tokio::time::Instant::now() + wait;
+        }
         tokio::select! {
             _ = crate::stopping(&mut shutdown) => break,
-            _ = tokio::time::sleep(wait) => {}
-            _ = worker.outbox.wake.notified() => {}
+            _ = tokio::time::sleep_until(next_read) => read_now = true,
+            _ = worker.outbox.wake.notified() => read_now = true,
+            Some(done) = requests.join_next(), if !requests.is_empty() => {
+                if let Ok(seq) = done {
+                    flight.sending.remove(&seq);
+                }
+                // Under load, refills are spaced out: each read then starts several requests.
+                if backlog {
+                    next_read = next_read.min(last_read + READ_GAP);
+                }
+            }
         }
     }
-    while deliveries.join_next().await.is_some() {}
+    while requests.join_next().await.is_some() {}
+    drop(outcomes);
+    let _ = (&mut recorder.0).await;
+}
+
+/// The thread that makes the requests, at a lower CPU priority (nice 10, on Linux), with a
+/// runtime of its own: when the machine is busy, storing mail (every SMTP `250` waits on it)
+/// comes first, and webhooks catch up as soon as there is room; an idle machine runs them at
+/// once. Stops when dropped.
+struct Requester {
+    runtime: tokio::runtime::Handle,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Requester {
+    fn start() -> std::io::Result<Requester> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("mailcx-webhooks".into())
+            .spawn(move || {
+                lower_priority();
+                // Until the worker drops its end; the runtime (and anything left on it) goes then.
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(Requester {
+            runtime: handle,
+            _stop: stop,
+        })
+    }
+}
+
+/// Lowers the calling thread's CPU priority to `REQUESTS_NICE`, where that is per thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), REQUESTS_NICE) {
+        tracing::debug!("webhook requests keep the usual CPU priority: {e}");
+    }
+}
+
+/// Aborts a task when dropped: the recorder stops with the worker even when the worker is
+/// aborted (after the shutdown grace), instead of writing to a store that is closing.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Writes outcomes as they come, all those waiting in one transaction, then lets the loop
+/// forget them. A failed write leaves its events due as they were, to be tried again.
+async fn record(worker: Arc<Worker>, mut outcomes: mpsc::UnboundedReceiver<Outcome>) {
+    let mut batch = Vec::new();
+    while outcomes.recv_many(&mut batch, MAX_RECORD_BATCH).await > 0 {
+        // Gather for a moment: a write of its own costs a commit (an fsync) that mail being
+        // stored would otherwise have; a few of them a second are nothing.
+        let deadline = tokio::time::Instant::now() + RECORD_DELAY;
+        while batch.len() < MAX_RECORD_BATCH {
+            let room = MAX_RECORD_BATCH - batch.len();
+            tokio::select! {
+                got = outcomes.recv_many(&mut batch, room) => if got == 0 { break },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let seqs: Vec<i64> = batch.iter().map(|o| o.seq).collect();
+        let outcomes_now = std::mem::take(&mut batch);
+        let written = worker
+            .store
+            .write(move |conn| {
+                for outcome in &outcomes_now {
+                    webhooks::record(conn, outcome.seq, &outcome.attempt, outcome.next)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::error!("recording webhook attempts failed: {e}");
+            tokio::time::sleep(RETRY_AFTER_ERROR).await;
+        }
+        worker.recorded.lock().expect("recorded lock").extend(seqs);
+        worker.outbox.queued();
+    }
 }
 
 impl Worker {
-    /// Starts a delivery for each due event there is room for; returns how long to sleep unless
-    /// woken (a finishing delivery or a commit wakes the loop).
+    /// Starts a request for each due event there is room for; returns how long to sleep unless
+    /// woken (a finishing request, a recorded outcome or a commit wakes the loop).
     async fn start_due(
         self: &Arc<Self>,
-        deliveries: &mut JoinSet<()>,
-        in_flight: &mut HashMap<i64, Uuid>,
-    ) -> StoreResult<Duration> {
-        // Only events whose outcome is committed leave the set, and before the read below
-        // starts: a read can never see one of them still due and send it again.
-        for seq in std::mem::take(&mut *self.finished.lock().expect("finished lock")) {
-            in_flight.remove(&seq);
-        }
-        if in_flight.len() >= CONCURRENCY {
-            // The first delivery to finish wakes the loop.
-            return Ok(MAX_SLEEP);
-        }
+        requests: &mut JoinSet<i64>,
+        runtime: &tokio::runtime::Handle,
+        flight: &mut Flight,
+        outcomes: &mpsc::UnboundedSender<Outcome>,
+    ) -> StoreResult<(Duration, bool)> {
         let now = now_ms();
-        let limit = (CONCURRENCY * WINDOW_PER_SLOT + in_flight.len()) as u32;
-        let busy: Vec<(i64, Uuid)> = in_flight.iter().map(|(seq, hook)| (*seq, *hook)).collect();
+        let limit = (CONCURRENCY * WINDOW_PER_SLOT) as u32;
+        let skip: Vec<i64> = flight.in_flight.keys().copied().collect();
+        let sending: Vec<(i64, Uuid)> = flight.sending.iter().map(|(seq, hook)| (*seq, *hook)).collect();
         // One snapshot for all: which events to start, their bodies, and when the next one after
         // them falls due.
-        let (events, next) = self
+        let (events, backlog, next) = self
             .store
             .read(move |conn| {
-                let chosen = choose(&webhooks::due(conn, now, limit)?, &busy);
+                let due = webhooks::due(conn, now, &skip, limit)?;
+                let chosen = choose(&due, &sending);
+                let backlog = chosen.len() < due.len();
                 let mut events = Vec::with_capacity(chosen.len());
                 for seq in chosen {
                     events.extend(webhooks::pending_event(conn, seq)?);
                 }
-                Ok((events, webhooks::next_due(conn, now)?))
+                Ok((events, backlog, webhooks::next_due(conn, now)?))
             })
             .await?;
-        // Due events left waiting for a slot start when a delivery finishes: it wakes the loop.
+        // Due events left waiting for a slot start when a request finishes: it wakes the loop.
         for event in events {
-            in_flight.insert(event.seq, event.webhook_id);
-            deliveries.spawn(self.clone().deliver(event));
+            flight.in_flight.insert(event.seq, event.webhook_id);
+            flight.sending.insert(event.seq, event.webhook_id);
+            requests.spawn_on(self.clone().deliver(event, outcomes.clone()), runtime);
         }
-        Ok(match next {
+        let wait = match next {
             Some(at) => Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64).min(MAX_SLEEP),
             None => MAX_SLEEP,
-        })
+        };
+        Ok((wait, backlog))
     }
 
-    /// One attempt at one event, recorded with its outcome: acknowledged, retried later, or given
-    /// up after the last attempt.
-    async fn deliver(self: Arc<Self>, event: DueEvent) {
+    /// One attempt at one event; its outcome (acknowledged, to retry later, or given up after the
+    /// last attempt) goes to the recorder. Returns the event's seq.
+    async fn deliver(self: Arc<Self>, event: DueEvent, outcomes: mpsc::UnboundedSender<Outcome>) -> i64 {
         let attempt = event.attempts + 1;
         let started = Instant::now();
         let outcome = self.send(&event).await;
         let duration_ms = started.elapsed().as_millis() as u64;
         let acknowledged = matches!(outcome, Ok(code) if (200..300).contains(&code));
-        let retry_at = (!acknowledged && attempt < MAX_ATTEMPTS)
-            .then(|| now_ms().saturating_add(self.settings.retry_delay(attempt).as_millis() as i64));
+        let next = if acknowledged {
+            webhooks::Next::Delivered
+        } else if attempt < MAX_ATTEMPTS {
+            let delay = self.settings.retry_delay(attempt).as_millis() as i64;
+            webhooks::Next::RetryAt(now_ms().saturating_add(delay))
+        } else {
+            webhooks::Next::GiveUp
+        };
         if !acknowledged {
             let why = match &outcome {
                 Ok(code) => format!("answered {code}"),
@@ -361,7 +521,7 @@ impl Worker {
             };
             tracing::debug!(event = %event.id, attempt, "webhook delivery failed: {why}");
         }
-        let record = Attempt {
+        let attempt = Attempt {
             webhook_id: event.webhook_id,
             event_id: event.id.clone(),
             event_type: event.event_type.clone(),
@@ -371,28 +531,13 @@ impl Worker {
             duration_ms,
             at: unix_now() as i64,
         };
-        let (seq, webhook_id) = (event.seq, event.webhook_id);
-        let written = self
-            .store
-            .write(move |conn| {
-                if !webhooks::record_attempt(conn, &record)? {
-                    // The webhook was deleted meanwhile, its events with it.
-                    return Ok(());
-                }
-                match retry_at {
-                    _ if acknowledged => webhooks::mark_delivered(conn, seq, webhook_id),
-                    Some(at) => webhooks::schedule_retry(conn, seq, attempt, at),
-                    None => webhooks::give_up(conn, seq, webhook_id),
-                }
-            })
-            .await;
-        if let Err(e) = written {
-            // The event stays due as it was; wait before it is tried again.
-            tracing::error!("recording a webhook attempt failed: {e}");
-            tokio::time::sleep(RETRY_AFTER_ERROR).await;
-        }
-        self.finished.lock().expect("finished lock").push(seq);
-        self.outbox.queued();
+        // The recorder outlives every request (it stops once they are all done).
+        let _ = outcomes.send(Outcome {
+            seq: event.seq,
+            attempt,
+            next,
+        });
+        event.seq
     }
 
     /// POSTs the event's exact stored body, signed with the webhook's current secret; the status
@@ -555,9 +700,9 @@ mod tests {
         let mut due: Vec<(i64, Uuid)> = (1..=20).map(|seq| (seq, slow)).collect();
         due.push((21, other));
         due.push((22, other));
-        // Two of the slow webhook's are in flight already; they are skipped.
-        let chosen = choose(&due, &[(1, slow), (2, slow)]);
-        assert_eq!(chosen, [3, 4, 21, 22]);
+        // Two of the slow webhook's are being sent (the outbox read left them out).
+        let sending = [(1, slow), (2, slow)];
+        assert_eq!(choose(&due[2..], &sending), [3, 4, 21, 22]);
         // Every slot taken: nothing more.
         let full: Vec<(i64, Uuid)> = (100..100 + CONCURRENCY as i64).map(|s| (s, other)).collect();
         assert!(choose(&due, &full).is_empty());

@@ -81,7 +81,10 @@ pub async fn deliver(
             let outcomes = messages::deliver_all(conn, &copies)?;
             // The owner's webhook events, in this same transaction: a 250 always leads to them.
             let stored = copies.iter().zip(targets.iter()).zip(&outcomes);
-            let stored = stored.filter(|(_, outcome)| **outcome == Delivery::Stored);
+            // Only a Pro user's mailbox can have a webhook: the others skip the lookup.
+            let stored = stored.filter(|((_, (_, recipient)), outcome)| {
+                **outcome == Delivery::Stored && recipient.owner_id.is_some()
+            });
             let queued = webhooks::enqueue_for_recipients(
                 conn,
                 stored.map(|((copy, (_, recipient)), _)| (copy, recipient.address.as_str())),

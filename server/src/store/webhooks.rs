@@ -280,7 +280,8 @@ pub fn enqueue_for_recipients<'a, 'm: 'a>(
         if !events.iter().any(|e| e == EMAIL_RECEIVED) {
             continue;
         }
-        let event_id = format!("evt_{}", Uuid::new_v4());
+        // Time-ordered, so the unique index on ids grows at its end.
+        let event_id = format!("evt_{}", Uuid::now_v7());
         let event = WebhookEvent {
             id: event_id.clone(),
             event_type: EMAIL_RECEIVED.to_string(),
@@ -316,13 +317,17 @@ pub fn enqueue_for_recipients<'a, 'm: 'a>(
 }
 
 /// Up to `limit` pending events due by `now_ms` (Unix milliseconds), the longest due first, as
-/// (seq, webhook id): light enough to look past one webhook's crowd of events.
-pub fn due(conn: &Connection, now_ms: i64, limit: u32) -> StoreResult<Vec<(i64, Uuid)>> {
+/// (seq, webhook id), leaving out the seqs in `skip` (those under way): light enough to look past
+/// one webhook's crowd of events.
+pub fn due(conn: &Connection, now_ms: i64, skip: &[i64], limit: u32) -> StoreResult<Vec<(i64, Uuid)>> {
+    let skip = serde_json::to_string(skip).expect("a list of numbers serializes");
+    // The skipped ones are left out by their index entry, before their row is read.
     let mut stmt = conn.prepare_cached(
         "SELECT seq, webhook_id FROM webhook_events
-         WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, seq LIMIT ?2",
+         WHERE next_attempt_at <= ?1 AND seq NOT IN (SELECT value FROM json_each(?2))
+         ORDER BY next_attempt_at, seq LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![now_ms, limit], |row| {
+    let rows = stmt.query_map(params![now_ms, skip, limit], |row| {
         Ok((row.get(0)?, uuid(&row.get::<_, String>(1)?)))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -384,8 +389,12 @@ pub fn record_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<bool>
         return Ok(false);
     }
     let seq = conn.last_insert_rowid();
-    conn.prepare_cached("UPDATE webhooks SET last_triggered_at = ?2 WHERE id = ?1")?
-        .execute(params![webhook_id, attempt.at])?;
+    // Whole seconds: under load most attempts find it set already, and write nothing.
+    conn.prepare_cached(
+        "UPDATE webhooks SET last_triggered_at = ?2
+         WHERE id = ?1 AND (last_triggered_at IS NULL OR last_triggered_at < ?2)",
+    )?
+    .execute(params![webhook_id, attempt.at])?;
     if seq % PRUNE_EVERY == 0 {
         conn.prepare_cached(
             "DELETE FROM webhook_deliveries WHERE webhook_id = ?1 AND seq < (
@@ -395,6 +404,30 @@ pub fn record_attempt(conn: &Connection, attempt: &Attempt) -> StoreResult<bool>
         .execute(params![webhook_id, DELIVERIES_KEPT - 1])?;
     }
     Ok(true)
+}
+
+/// What follows an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Acknowledged (2xx): never sent again.
+    Delivered,
+    /// Failed; tried again at this time (Unix milliseconds).
+    RetryAt(i64),
+    /// Failed, and it was the last attempt.
+    GiveUp,
+}
+
+/// Records an attempt at the pending event `seq` and what follows it; nothing when the webhook
+/// was deleted meanwhile (its events went with it).
+pub fn record(conn: &Connection, seq: i64, attempt: &Attempt, next: Next) -> StoreResult<()> {
+    if !record_attempt(conn, attempt)? {
+        return Ok(());
+    }
+    match next {
+        Next::Delivered => mark_delivered(conn, seq, attempt.webhook_id),
+        Next::RetryAt(at_ms) => schedule_retry(conn, seq, attempt.attempt, at_ms),
+        Next::GiveUp => give_up(conn, seq, attempt.webhook_id),
+    }
 }
 
 /// An event was acknowledged (2xx): it leaves the outbox, never to be sent again, and its
@@ -501,7 +534,7 @@ mod tests {
         let queued =
             enqueue_for_recipients(&conn, [(&owned, "owned+tag@mail.cx"), (&plain, "plain@mail.cx")]);
         assert_eq!(queued.unwrap(), 1);
-        let due_now = due(&conn, 1_700_000_000_000, 10).unwrap();
+        let due_now = due(&conn, 1_700_000_000_000, &[], 10).unwrap();
         assert_eq!(due_now.len(), 1);
         assert_eq!(due_now[0].1, hook.id);
         let due_now = [pending_event(&conn, due_now[0].0).unwrap().unwrap()];
@@ -510,7 +543,13 @@ mod tests {
         assert!(event.id.starts_with("evt_"));
         assert_eq!(event.data.address, "owned+tag@mail.cx");
         assert_eq!(event.data.email_id, owned.id);
-        assert_eq!(due(&conn, 1_699_999_999_999, 10).unwrap().len(), 0);
+        assert_eq!(due(&conn, 1_699_999_999_999, &[], 10).unwrap().len(), 0);
+        assert_eq!(
+            due(&conn, 1_700_000_000_000, &[due_now[0].seq], 10)
+                .unwrap()
+                .len(),
+            0
+        );
         assert_eq!(next_due(&conn, 0).unwrap(), Some(1_700_000_000_000));
         assert_eq!(next_due(&conn, 1_700_000_000_000).unwrap(), None);
         // Five events given up in a row make it failing; one acknowledged resets it.
