@@ -322,7 +322,8 @@ async fn mail_to_an_owned_mailbox_is_posted_once_signed_and_logged() {
     let secret = hook["secret"].as_str().unwrap();
 
     let before = time_now();
-    let email_id = send(&server, &server.address("owned"), "Webhook one").await;
+    // Plus-addressing: the event carries the address as written.
+    let email_id = send(&server, &server.address("owned+news"), "Webhook one").await;
     // An anonymous mailbox's mail makes no event.
     send(&server, &server.address("plain"), "not for the webhook").await;
     let hits = receiver.wait_for_hits(1).await;
@@ -362,7 +363,7 @@ async fn mail_to_an_owned_mailbox_is_posted_once_signed_and_logged() {
     );
     assert_eq!(data["email_id"], email_id.to_string());
     assert_eq!(data["account_id"], account_id.to_string());
-    assert_eq!(data["address"], server.address("owned"));
+    assert_eq!(data["address"], server.address("owned+news"));
     assert_eq!(data["sender"], "sender@example.org");
     assert_eq!(data["from"], "sender@example.org");
     assert_eq!(data["subject"], "Webhook one");
