@@ -201,8 +201,9 @@ async fn a_pro_credential_has_the_pro_rate_limit_wherever_it_comes_from() {
         let response = call(&server, reqwest::Method::GET, "/pro/api/tokens", &secret, None).await;
         statuses.push(response.status().as_u16());
     }
-    // Burst 40 for the user, not the 16 of an address (which the two calls above used already).
-    assert!(statuses[..40].iter().all(|s| *s == 200), "{statuses:?}");
+    // Burst 40 for the user (the mint above took one of them), not the 16 of an address.
+    let served = statuses.iter().take_while(|s| **s == 200).count();
+    assert!(served >= 39, "{statuses:?}");
     assert!(statuses.contains(&429), "{statuses:?}");
     // Anonymous requests from the same address have their own bucket.
     let response = server.get("/api/domains", None).await;
