@@ -4,18 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mailcx_common::Client;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
-use crate::support::{PASSWORD, SERVER_BINARY, Smtp, credentials, data_payload, text_message};
+use crate::support::{PASSWORD, Smtp, credentials, data_payload, spawn_server, text_message};
 
 const SENDERS: usize = 4;
 /// Each sender stops after this many messages even if the kill never came.
@@ -24,82 +19,6 @@ const MAX_PER_SENDER: usize = 400;
 const KILL_AFTER: usize = 80;
 const ADDRESS: &str = "durable@mail.cx";
 const FROM: &str = "load@example.org";
-
-/// A running `mailcx-server` child and the addresses it logged.
-struct ServerProcess {
-    child: Child,
-    http: SocketAddr,
-    smtp: SocketAddr,
-}
-
-fn forward_lines(output: impl AsyncRead + Unpin + Send + 'static, lines: mpsc::UnboundedSender<String>) {
-    tokio::spawn(async move {
-        let mut reader = BufReader::new(output).lines();
-        while let Ok(Some(line)) = reader.next_line().await {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-}
-
-/// The address that follows `mark` in `line`, if the line has it.
-fn address_after(line: &str, mark: &str) -> Option<SocketAddr> {
-    let rest = &line[line.find(mark)? + mark.len()..];
-    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-    Some(
-        rest[..end]
-            .parse()
-            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}")),
-    )
-}
-
-/// Starts the binary on `db` with both listeners on free ports, and learns them from its log
-/// (stdout or stderr).
-async fn spawn_server(db: &Path) -> ServerProcess {
-    let mut child = Command::new(SERVER_BINARY)
-        .args(["--http-addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .args(["--rate-limit", "0", "--accounts-per-hour", "0"])
-        .env_clear()
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mailcx-server starts");
-    let (send, mut lines) = mpsc::unbounded_channel();
-    forward_lines(child.stdout.take().unwrap(), send.clone());
-    forward_lines(child.stderr.take().unwrap(), send);
-
-    let (mut http, mut smtp) = (None, None);
-    let mut seen = Vec::new();
-    let found = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.recv().await {
-            http = http.or_else(|| address_after(&line, "HTTP API listening on http://"));
-            smtp = smtp.or_else(|| address_after(&line, "SMTP listening on "));
-            seen.push(line);
-            if http.is_some() && smtp.is_some() {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert!(
-        matches!(found, Ok(true)),
-        "the server did not log both addresses; it printed: {seen:#?}"
-    );
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while lines.recv().await.is_some() {} });
-    ServerProcess {
-        child,
-        http: http.unwrap(),
-        smtp: smtp.unwrap(),
-    }
-}
 
 /// What the senders did: every message they started (by subject) and the ones answered 250.
 #[derive(Default)]
@@ -151,7 +70,7 @@ async fn sender(id: usize, smtp_addr: SocketAddr, ledger: Arc<Mutex<Ledger>>, ac
 async fn every_acknowledged_message_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mailcx.db");
-    let mut server = spawn_server(&db).await;
+    let mut server = spawn_server(&db, &[]).await;
     let client = Client::new(&format!("http://{}", server.http));
     let account = client
         .create_account(&credentials(ADDRESS, PASSWORD))
@@ -200,7 +119,7 @@ async fn every_acknowledged_message_survives_sigkill() {
     );
 
     // Restart on the same file; the old token still works (the secret is in the file).
-    let server = spawn_server(&db).await;
+    let server = spawn_server(&db, &[]).await;
     let client = Client::new(&format!("http://{}", server.http)).with_token(account.token.clone());
     let mut listed = Vec::new();
     for page in 1.. {

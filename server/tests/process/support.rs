@@ -2,12 +2,16 @@
 //! package, so these tests cannot use it without building a second copy of the server.
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use mailcx_common::Credentials;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 /// The binary Cargo built for this test run: never a stale one, and no nested `cargo build`.
 pub const SERVER_BINARY: &str = env!("CARGO_BIN_EXE_mailcx-server");
@@ -130,4 +134,81 @@ pub fn text_message(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> 
         text.push('\n');
     }
     text.replace('\n', "\r\n").into_bytes()
+}
+
+/// A running `mailcx-server` child and the addresses it logged.
+pub struct ServerProcess {
+    pub child: Child,
+    pub http: SocketAddr,
+    pub smtp: SocketAddr,
+}
+
+fn forward_lines(output: impl AsyncRead + Unpin + Send + 'static, lines: mpsc::UnboundedSender<String>) {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(output).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// The address that follows `mark` in `line`, if the line has it.
+fn address_after(line: &str, mark: &str) -> Option<SocketAddr> {
+    let rest = &line[line.find(mark)? + mark.len()..];
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+    Some(
+        rest[..end]
+            .parse()
+            .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}")),
+    )
+}
+
+/// Starts the binary on `db` with both listeners on free ports and `env` set (after the
+/// environment is cleared), and learns the ports from its log (stdout or stderr).
+pub async fn spawn_server(db: &Path, env: &[(&str, &str)]) -> ServerProcess {
+    let mut child = Command::new(SERVER_BINARY)
+        .args(["--http-addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(["--rate-limit", "0", "--accounts-per-hour", "0"])
+        .env_clear()
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mailcx-server starts");
+    let (send, mut lines) = mpsc::unbounded_channel();
+    forward_lines(child.stdout.take().unwrap(), send.clone());
+    forward_lines(child.stderr.take().unwrap(), send);
+
+    let (mut http, mut smtp) = (None, None);
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.recv().await {
+            http = http.or_else(|| address_after(&line, "HTTP API listening on http://"));
+            smtp = smtp.or_else(|| address_after(&line, "SMTP listening on "));
+            seen.push(line);
+            if http.is_some() && smtp.is_some() {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(found, Ok(true)),
+        "the server did not log both addresses; it printed: {seen:#?}"
+    );
+    // Keep draining the log so the child never blocks on a full pipe.
+    tokio::spawn(async move { while lines.recv().await.is_some() {} });
+    ServerProcess {
+        child,
+        http: http.unwrap(),
+        smtp: smtp.unwrap(),
+    }
 }

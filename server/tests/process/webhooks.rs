@@ -15,74 +15,28 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::process::Child;
 
 use crate::binary::server_command;
-use crate::support::{PASSWORD, SERVER_BINARY, Smtp, data_payload, text_message};
+use crate::support::{self, PASSWORD, Smtp, data_payload, text_message};
 
 const OWNER: &str = "owner@example.com";
 const ADDRESS: &str = "hooked@mail.cx";
 const FROM: &str = "sender@example.org";
 const MESSAGES: usize = 40;
 
-/// The binary with both listeners on free ports, webhooks allowed to reach the loopback receiver
-/// and retrying after 500 ms; returns it with its HTTP and SMTP addresses.
+/// The binary with webhooks allowed to reach the loopback receiver and retrying after 500 ms,
+/// set through the environment's names for them, as an operator would.
 async fn spawn_server(db: &Path) -> (Child, SocketAddr, SocketAddr) {
-    let mut child = Command::new(SERVER_BINARY)
-        .args(["--http-addr", "127.0.0.1:0", "--smtp-addr", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .args(["--rate-limit", "0", "--accounts-per-hour", "0"])
-        .env_clear()
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        // The environment's names for the webhook settings, as an operator would set them.
-        .env("MAILCX_WEBHOOK_ALLOW_PRIVATE", "1")
-        .env("MAILCX_WEBHOOK_BACKOFF", "500ms")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("mailcx-server starts");
-    let (send, mut lines) = mpsc::unbounded_channel();
-    for output in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let send = send.clone();
-        tokio::spawn(async move {
-            let mut reader = BufReader::new(output).lines();
-            while let Ok(Some(line)) = reader.next_line().await {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(send);
-    let after = |line: &str, mark: &str| -> Option<SocketAddr> {
-        let rest = &line[line.find(mark)? + mark.len()..];
-        rest.split_whitespace().next()?.parse().ok()
-    };
-    let (mut http, mut smtp, mut seen) = (None, None, Vec::new());
-    let found = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.recv().await {
-            http = http.or_else(|| after(&line, "HTTP API listening on http://"));
-            smtp = smtp.or_else(|| after(&line, "SMTP listening on "));
-            seen.push(line);
-            if http.is_some() && smtp.is_some() {
-                return true;
-            }
-        }
-        false
-    })
+    let server = support::spawn_server(
+        db,
+        &[
+            ("MAILCX_WEBHOOK_ALLOW_PRIVATE", "1"),
+            ("MAILCX_WEBHOOK_BACKOFF", "500ms"),
+        ],
+    )
     .await;
-    assert!(matches!(found, Ok(true)), "no addresses logged: {seen:#?}");
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while lines.recv().await.is_some() {} });
-    (child, http.unwrap(), smtp.unwrap())
+    (server.child, server.http, server.smtp)
 }
 
 /// One POST the receiver got: its event id header, timestamp, signature and body.
