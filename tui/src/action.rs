@@ -53,6 +53,8 @@ pub enum Action {
     AskDeleteAccount(String),
     /// Delete a mailbox on the server.
     DeleteAccount(String),
+    /// Ask before dropping a mailbox from the saved list (its token goes with it).
+    AskForget(String),
     /// Drop a mailbox from the saved list without touching the server.
     Forget(String),
     /// Load an inbox's list again from its first page.

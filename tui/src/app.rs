@@ -363,6 +363,15 @@ impl App {
                     Reply::AccountDeleted { address, result }
                 });
             }
+            Action::AskForget(address) => self.popups.push(Popup::Confirm {
+                title: "Forget mailbox".into(),
+                text: format!(
+                    "Remove {address} and its saved sign-in from this list? The mailbox and its \
+                     mail stay on the server; you need its password to sign in again."
+                ),
+                yes: "forget",
+                on_yes: Some(Action::Forget(address)),
+            }),
             Action::Forget(address) => match self.ctx.saved.remove(&address) {
                 Ok(()) => {
                     self.ctx.health.remove(&address);
@@ -395,8 +404,8 @@ impl App {
             Action::AskDeleteMessage { address, id, subject } => self.popups.push(Popup::Confirm {
                 title: "Delete message".into(),
                 text: format!(
-                    "Delete “{}” from {address}? This cannot be undone.",
-                    format::one_line(&subject)
+                    "Delete {} from {address}? This cannot be undone.",
+                    quoted_subject(&subject)
                 ),
                 yes: "delete",
                 on_yes: Some(Action::DeleteMessage { address, id }),
@@ -1040,6 +1049,16 @@ impl App {
             None => screen.hints(),
         };
         keys::render_bar(frame, key_bar, &hints);
+    }
+}
+
+/// A subject for a question: in quotes, or "the message with no subject" when it is empty.
+fn quoted_subject(subject: &str) -> String {
+    let subject = format::one_line(subject);
+    if subject.trim().is_empty() {
+        "the message with no subject".to_string()
+    } else {
+        format!("“{subject}”")
     }
 }
 

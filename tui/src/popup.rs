@@ -22,7 +22,8 @@ pub enum Popup {
         text: String,
         error: bool,
     },
-    /// A question; `y` runs `on_yes`.
+    /// A question; only `y` runs `on_yes`. `⏎`, `n`, `Esc` and `q` cancel, so a habitual `⏎`
+    /// never deletes anything.
     Confirm {
         title: String,
         text: String,
@@ -132,7 +133,7 @@ impl Popup {
             };
         }
         match self {
-            Popup::Confirm { .. } if is_char(&key, 'y') || key.code == KeyCode::Enter => PopupKey::Confirm,
+            Popup::Confirm { .. } if is_char(&key, 'y') => PopupKey::Confirm,
             Popup::Confirm { .. } if is_char(&key, 'n') || closes => PopupKey::Close,
             Popup::Help { .. } if closes || is_char(&key, '?') || key.code == KeyCode::F(1) => {
                 PopupKey::Close
@@ -146,7 +147,7 @@ impl Popup {
     /// The keys this popup answers to.
     pub fn hints(&self) -> Vec<Hint> {
         match self {
-            Popup::Confirm { yes, .. } => vec![hint("y", yes), hint("n", "cancel")],
+            Popup::Confirm { yes, .. } => vec![hint("y", yes), hint("n/Esc", "cancel")],
             Popup::Pick { .. } => vec![
                 hint("↑↓", "choose"),
                 hint("⏎", "copy"),
@@ -167,7 +168,7 @@ impl Popup {
             }
             Popup::Confirm { title, text, yes, .. } => {
                 let body = Paragraph::new(text.as_str()).wrap(Wrap { trim: false });
-                let footer = format!("y {yes}   n cancel");
+                let footer = format!("y {yes}   n/Esc cancel");
                 text_box(frame, area, title, theme::error(), body, text, &footer);
             }
             Popup::Help { title, hints } => render_help(frame, area, title, hints),

@@ -439,6 +439,24 @@ async fn inspect_shows_the_mailbox_and_its_quota() {
 async fn deleting_a_mailbox_asks_first_then_drops_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), &["demo@mail.cx", "keep@mail.cx"]);
+    // The hint says `y`: every other answer cancels, `⏎` included, and nothing is requested.
+    for cancel in [
+        KeyCode::Enter,
+        KeyCode::Char('n'),
+        KeyCode::Esc,
+        KeyCode::Char('q'),
+    ] {
+        h.key(KeyCode::Char('d'));
+        assert!(h.screen().contains("Delete mailbox"), "{cancel:?}");
+        h.key(cancel);
+        let screen = h.screen();
+        assert!(!screen.contains("Delete mailbox"), "{cancel:?} closes:\n{screen}");
+        assert!(!h.app.is_busy(), "{cancel:?} must not delete");
+        assert!(
+            line_with(&screen, "Mailboxes (").contains("Mailboxes (2)"),
+            "{screen}"
+        );
+    }
     h.key(KeyCode::Char('d'));
     snap!("delete_mailbox_confirm", h);
     h.key(KeyCode::Char('y'));
@@ -459,6 +477,44 @@ async fn deleting_a_mailbox_asks_first_then_drops_it() {
     assert!(screen.contains("Deleted demo@mail.cx"), "{screen}");
     let (saved, _) = Saved::load(dir.path(), &embedded().key());
     assert_eq!(saved.mailboxes().len(), 1);
+}
+
+#[tokio::test]
+async fn forgetting_a_mailbox_asks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &["demo@mail.cx", "keep@mail.cx"]);
+    h.key(KeyCode::Char('x'));
+    snap!("forget_confirm", h);
+    h.key(KeyCode::Enter);
+    let (saved, _) = Saved::load(dir.path(), &embedded().key());
+    assert_eq!(saved.mailboxes().len(), 2, "⏎ cancels: the token is kept");
+    assert!(!h.screen().contains("Forget mailbox"));
+    h.key(KeyCode::Char('x'));
+    h.key(KeyCode::Char('y'));
+    let screen = h.screen();
+    assert!(screen.contains("Removed demo@mail.cx"), "{screen}");
+    assert!(
+        framed_rows(&screen).iter().all(|r| !r.contains("demo@mail.cx")),
+        "{screen}"
+    );
+    let (saved, _) = Saved::load(dir.path(), &embedded().key());
+    assert_eq!(saved.mailboxes().len(), 1);
+    assert_eq!(saved.mailboxes()[0].address, "keep@mail.cx");
+}
+
+#[tokio::test]
+async fn deleting_a_message_without_subject_names_it_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    // The oldest sample message has an empty subject.
+    h.key(KeyCode::End);
+    h.key(KeyCode::Char('d'));
+    let screen = h.screen();
+    assert!(!screen.contains("“”"), "{screen}");
+    snap!("delete_message_no_subject", h);
+    h.key(KeyCode::Enter);
+    assert!(!h.app.is_busy(), "⏎ cancels a message delete too");
+    assert!(!h.screen().contains("Delete message"));
 }
 
 #[tokio::test]

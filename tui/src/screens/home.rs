@@ -133,7 +133,7 @@ impl Home {
             _ if is_char(&key, 's') => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
             _ if is_char(&key, 'i') => selected.map(Action::Inspect),
             _ if is_char(&key, 'd') => selected.map(Action::AskDeleteAccount),
-            _ if is_char(&key, 'x') => selected.map(Action::Forget),
+            _ if is_char(&key, 'x') => selected.map(Action::AskForget),
             _ if is_char(&key, 'c') => selected.map(Action::Copy),
             _ if is_char(&key, 'r') => Some(Action::RefreshHome),
             _ if is_char(&key, 'q') => Some(Action::Quit),
