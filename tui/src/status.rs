@@ -4,6 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
 
 use crate::action::TaskId;
 use crate::app::ServerInfo;
@@ -77,18 +78,10 @@ impl Status {
         self.notice = None;
     }
 
-    /// Draws the status bar: activity and notice on the left, the server on the right.
+    /// Draws the status bar: activity and notice on the left, the server on the right. The
+    /// server's SMTP address is never cut: when the room runs out the HTTP address goes first,
+    /// then the `SMTP` word, and the notice is the part that gets cut.
     pub fn render(&self, frame: &mut Frame, area: Rect, server: &ServerInfo) {
-        let label = match self.notice {
-            Some(_) => server.short_label(),
-            None => server.label(),
-        };
-        let right = format!(" {label} ");
-        let [left_area, right_area] = Layout::horizontal([
-            Constraint::Fill(1),
-            Constraint::Length(right.chars().count() as u16),
-        ])
-        .areas(area);
         let mut spans = Vec::new();
         if let Some((_, label)) = self.pending.last() {
             // With a notice to show, the spinner alone says something is running.
@@ -106,8 +99,28 @@ impl Status {
             };
             spans.push(Span::styled(format!(" {text}"), style));
         }
-        frame.render_widget(Line::from(spans), left_area);
+        let left = Line::from(spans);
+        let right = server_label(server, self.notice.is_some(), left.width(), area.width as usize);
+        let [left_area, right_area] =
+            Layout::horizontal([Constraint::Fill(1), Constraint::Length(right.width() as u16)]).areas(area);
+        frame.render_widget(left, left_area);
         frame.render_widget(Line::styled(right, theme::dim()), right_area);
+    }
+}
+
+/// The server's part of the status bar for a bar `width` wide whose left part wants `left`
+/// columns: the full label when it fits beside the left part and no notice needs the room, else
+/// the short one (where to send mail), else the bare SMTP address. The address is never cut: the
+/// left part is what gets cut.
+fn server_label(server: &ServerInfo, notice: bool, left: usize, width: usize) -> String {
+    let full = format!(" {} ", server.label());
+    if !notice && left + full.width() <= width {
+        return full;
+    }
+    let short = format!(" {} ", server.short_label());
+    match server {
+        ServerInfo::Embedded { smtp, .. } if short.width() > width => format!(" {smtp} "),
+        _ => short,
     }
 }
 

@@ -809,3 +809,29 @@ async fn refresh_reloads_the_list_from_the_server() {
     assert!(screen.contains("3 messages"), "{screen}");
     assert!(!screen.contains("This week in Rust"), "{screen}");
 }
+
+#[tokio::test]
+async fn the_smtp_address_is_whole_in_a_40x12_status_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &["demo@mail.cx"]);
+    h.resize(40, 12);
+    let status_bar = |screen: &str| screen.lines().nth(10).unwrap().to_string();
+    // Idle: no room for the HTTP address, so only where to send mail shows.
+    let screen = h.screen();
+    assert!(status_bar(&screen).ends_with("SMTP 127.0.0.1:2525"), "{screen}");
+    snap!("status_bar_40x12", h);
+    // A request running: the spinner's label is what gets cut.
+    h.app.start();
+    let screen = h.screen();
+    assert!(status_bar(&screen).ends_with("SMTP 127.0.0.1:2525"), "{screen}");
+    // A long notice: cut too, the address stays whole.
+    h.key(KeyCode::Char('c'));
+    let screen = h.screen();
+    assert!(status_bar(&screen).contains("Copied"), "{screen}");
+    assert!(status_bar(&screen).ends_with("SMTP 127.0.0.1:2525"), "{screen}");
+    snap!("status_bar_40x12_notice", h);
+    // Narrower than the label: the bare address, never a cut one.
+    h.resize(18, 12);
+    let screen = h.screen();
+    assert!(status_bar(&screen).ends_with("127.0.0.1:2525"), "{screen}");
+}
