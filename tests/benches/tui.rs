@@ -113,6 +113,7 @@ fn inbox_with(dir: &Path, count: usize) -> Harness {
             address: "bench@mail.cx".into(),
             id: Uuid::nil(),
             token: "t".into(),
+            password: None,
         })
         .unwrap();
     let mut h = Harness::new(Settings {

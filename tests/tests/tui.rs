@@ -308,3 +308,54 @@ async fn a_sign_up_mail_arrives_and_y_copies_its_code_and_o_opens_its_link() {
     drop(h);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_makes_a_throwaway_mailbox_whose_code_y_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+
+    // One key: the mailbox is made, its inbox opens live, and its address is on the clipboard.
+    h.key(KeyCode::Char('t'));
+    h.wait_for_text("● live", WAIT).await.unwrap();
+    let copied = h.app.take_clipboard();
+    assert_eq!(copied.len(), 1, "{copied:?}");
+    let address = osc52_payload(&launch::osc52(&copied[0]));
+    assert!(address.ends_with("@mail.cx"), "{address}");
+    assert!(h.screen().contains(&format!("Mailboxes › {address}")));
+
+    // The generated password is saved and really is the mailbox's password.
+    let saved = Saved::load(&config_dir, &url).0;
+    let password = saved
+        .get(&address)
+        .and_then(|m| m.password.clone())
+        .expect("the throwaway's password is saved");
+    assert!(password.len() >= 20, "a strong password: {password}");
+    Client::new(&url)
+        .sign_in(&Credentials {
+            address: address.clone(),
+            password,
+        })
+        .await
+        .expect("the saved password signs in");
+
+    send_mail(
+        server.smtp_addr,
+        &address,
+        "Your sign-in code",
+        "Your verification code is 739104.",
+    )
+    .await;
+    h.wait_for_text("Your sign-in code", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Copied the code 739104", WAIT).await.unwrap();
+    let copied = h.app.take_clipboard();
+    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "739104");
+
+    drop(h);
+    server.shutdown().await;
+}

@@ -43,6 +43,8 @@ pub enum Action {
     OpenSignIn(Option<String>),
     /// Create a mailbox.
     Create(Credentials),
+    /// Create a throwaway mailbox: a random address on the default domain, a generated password.
+    Throwaway,
     /// Sign in to a mailbox.
     SignIn(Credentials),
     /// Open a saved mailbox's inbox.
@@ -95,6 +97,12 @@ pub enum Reply {
     /// `POST /api/accounts`.
     Created {
         address: String,
+        result: Result<AccountToken, ClientError>,
+    },
+    /// `POST /api/accounts` for [`Action::Throwaway`]; the password is kept with the token.
+    Throwaway {
+        address: String,
+        password: String,
         result: Result<AccountToken, ClientError>,
     },
     /// `POST /api/token`.

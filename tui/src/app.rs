@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use mailcx_common::{AccountToken, Client, ClientError, ErrorCode, Timestamp};
+use mailcx_common::{AccountToken, Client, ClientError, Credentials, ErrorCode, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use tokio::sync::mpsc::UnboundedSender;
@@ -322,6 +322,7 @@ impl App {
                     }
                 });
             }
+            Action::Throwaway => self.throwaway(),
             Action::SignIn(credentials) => {
                 let client = self.client.clone();
                 self.spawn("Signing in", async move {
@@ -341,8 +342,10 @@ impl App {
                 self.start_live(address, client);
             }
             Action::Inspect(address) => {
+                let password = self.ctx.saved.get(&address).and_then(|m| m.password.clone());
                 self.popups.push(Popup::Inspect {
                     address: address.clone(),
+                    password,
                     me: None,
                     error: None,
                 });
@@ -510,6 +513,24 @@ impl App {
                     (Err(e), None) => self.error_popup(&format!("Cannot create {address}"), &e),
                 }
             }
+            Reply::Throwaway {
+                address,
+                password,
+                result,
+            } => match result {
+                Ok(token) => {
+                    self.save_token(token, Some(password));
+                    if let Some(Screen::Home(home)) = self.screens.first_mut() {
+                        home.select(&self.ctx, &address);
+                    }
+                    self.check(&address);
+                    self.update(Action::OpenInbox(address.clone()));
+                    self.clipboard.push(address.clone());
+                    self.status
+                        .notice(format!("Created {address}; the address is copied"), Tone::Good);
+                }
+                Err(e) => self.error_popup(&format!("Cannot create {address}"), &e),
+            },
             Reply::SignedIn { address, result } => {
                 let form = self.screens.iter_mut().rev().find_map(|s| match s {
                     Screen::SignIn(form) => Some(form),
@@ -547,6 +568,7 @@ impl App {
                         address: a,
                         me,
                         error,
+                        ..
                     } if *a == address => Some((me, error)),
                     _ => None,
                 });
@@ -840,14 +862,7 @@ impl App {
     /// Saves a mailbox the server just gave a token for, closes the form, selects it at home.
     fn signed_in(&mut self, token: AccountToken, done: &str) {
         let address = token.address.clone();
-        let mailbox = SavedMailbox {
-            address: token.address,
-            id: token.id,
-            token: token.token,
-        };
-        if let Err(e) = self.ctx.saved.upsert(mailbox) {
-            self.popups.push(Popup::error("Cannot save the mailbox", e));
-        }
+        self.save_token(token, None);
         if matches!(self.screens.last(), Some(Screen::Create(_) | Screen::SignIn(_))) {
             self.screens.pop();
         }
@@ -856,6 +871,54 @@ impl App {
         }
         self.check(&address);
         self.status.notice(format!("{done} {address}"), Tone::Good);
+    }
+
+    /// Keeps a mailbox's token (and the password, for one the app made up) in the saved list.
+    fn save_token(&mut self, token: AccountToken, password: Option<String>) {
+        let mailbox = SavedMailbox {
+            address: token.address,
+            id: token.id,
+            token: token.token,
+            password,
+        };
+        if let Err(e) = self.ctx.saved.upsert(mailbox) {
+            self.popups.push(Popup::error("Cannot save the mailbox", e));
+        }
+    }
+
+    /// Creates a mailbox with a random address on the default domain and a generated password,
+    /// in the background; [`Reply::Throwaway`] opens its inbox and copies the address.
+    fn throwaway(&mut self) {
+        let Some(domain) = self
+            .ctx
+            .domains
+            .iter()
+            .find(|d| d.default)
+            .or(self.ctx.domains.first())
+            .map(|d| d.domain.clone())
+        else {
+            self.load_domains();
+            self.status.notice(
+                "The server's domains are not loaded yet; press t again in a moment",
+                Tone::Info,
+            );
+            return;
+        };
+        let address = format!("{}@{domain}", crate::screens::create::random_local());
+        let password = crate::screens::create::random_password();
+        let credentials = Credentials {
+            address: address.clone(),
+            password: password.clone(),
+        };
+        let client = self.client.clone();
+        self.spawn("Creating a throwaway mailbox", async move {
+            let result = client.create_account(&credentials).await;
+            Reply::Throwaway {
+                address,
+                password,
+                result,
+            }
+        });
     }
 
     /// The server refused a saved token: say so, leave the mailbox's screens, offer sign-in.

@@ -35,6 +35,8 @@ pub enum Popup {
     /// A mailbox's details (`GET /api/me`), loading until `me` or `error` arrives.
     Inspect {
         address: String,
+        /// The saved password of a mailbox the app made up (`t`); `p` copies it.
+        password: Option<String>,
         me: Option<Me>,
         error: Option<String>,
     },
@@ -138,6 +140,13 @@ impl Popup {
             Popup::Help { .. } if closes || is_char(&key, '?') || key.code == KeyCode::F(1) => {
                 PopupKey::Close
             }
+            Popup::Inspect {
+                password: Some(password),
+                ..
+            } if is_char(&key, 'p') => PopupKey::Run(Box::new(Action::CopyFound {
+                what: "password",
+                text: password.clone(),
+            })),
             Popup::Inspect { .. } if closes || is_char(&key, 'i') => PopupKey::Close,
             Popup::Message { .. } if closes || key.code == KeyCode::Char(' ') => PopupKey::Close,
             _ => PopupKey::Keep,
@@ -154,6 +163,9 @@ impl Popup {
                 hint("o", "open link"),
                 hint("Esc", "close"),
             ],
+            Popup::Inspect {
+                password: Some(_), ..
+            } => vec![hint("p", "copy password"), hint("Esc", "close")],
             _ => vec![hint("Esc", "close")],
         }
     }
@@ -172,9 +184,20 @@ impl Popup {
                 text_box(frame, area, title, theme::error(), body, text, &footer);
             }
             Popup::Help { title, hints } => render_help(frame, area, title, hints),
-            Popup::Inspect { address, me, error } => {
-                render_inspect(frame, area, address, me.as_ref(), error.as_deref(), spinner)
-            }
+            Popup::Inspect {
+                address,
+                password,
+                me,
+                error,
+            } => render_inspect(
+                frame,
+                area,
+                address,
+                password.as_deref(),
+                me.as_ref(),
+                error.as_deref(),
+                spinner,
+            ),
             Popup::Pick {
                 title,
                 items,
@@ -285,16 +308,22 @@ fn render_inspect(
     frame: &mut Frame,
     area: Rect,
     address: &str,
+    password: Option<&str>,
     me: Option<&Me>,
     error: Option<&str>,
     spinner: &str,
 ) {
     let width = area.width.saturating_sub(4).min(64);
-    let popup = area.centered(Constraint::Length(width), Constraint::Length(9));
+    let rows = 5 + u16::from(password.is_some());
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(rows + 4));
     frame.render_widget(Clear, popup);
+    let footer = match password {
+        Some(_) => " p copy password  Esc close ",
+        None => " Esc close ",
+    };
     let block = Block::bordered()
         .title(Span::styled(format!(" {address} "), theme::title()))
-        .title_bottom(Line::styled(" Esc close ", theme::dim()).right_aligned())
+        .title_bottom(Line::styled(footer, theme::dim()).right_aligned())
         .padding(ratatui::widgets::Padding::horizontal(1));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
@@ -307,7 +336,7 @@ fn render_inspect(
         return;
     };
     let [info, _, gauge] = Layout::vertical([
-        Constraint::Length(5),
+        Constraint::Length(rows),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
@@ -322,7 +351,7 @@ fn render_inspect(
             Span::raw(value),
         ])
     };
-    let lines = vec![
+    let mut lines = vec![
         row("Address", me.address.clone()),
         row("ID", me.id.to_string()),
         row("Role", role.to_string()),
@@ -332,6 +361,9 @@ fn render_inspect(
             format!("{} of {}", format::size(me.used), format::size(me.quota)),
         ),
     ];
+    if let Some(password) = password {
+        lines.insert(1, row("Password", password.to_string()));
+    }
     frame.render_widget(Paragraph::new(lines), info);
     let ratio = if me.quota == 0 {
         1.0

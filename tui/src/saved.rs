@@ -20,6 +20,10 @@ pub struct SavedMailbox {
     pub id: Uuid,
     /// The mailbox JWT (valid 7 days).
     pub token: String,
+    /// The password, kept only for mailboxes the app made up itself (`t`, throwaway), so that
+    /// they can be signed into again once the token expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 /// The whole file: a list per server key, so embedded and remote mailboxes never mix.
@@ -88,7 +92,11 @@ impl Saved {
             .iter_mut()
             .find(|m| m.address.eq_ignore_ascii_case(&mailbox.address))
         {
-            Some(existing) => *existing = mailbox,
+            Some(existing) => {
+                // A new sign-in brings a token, not the password the app generated: keep it.
+                let password = mailbox.password.clone().or(existing.password.take());
+                *existing = SavedMailbox { password, ..mailbox };
+            }
             None => self.mailboxes.push(mailbox),
         }
         self.write()
@@ -161,6 +169,7 @@ mod tests {
             address: address.into(),
             id: Uuid::nil(),
             token: token.into(),
+            password: None,
         }
     }
 

@@ -44,6 +44,7 @@ fn harness_at(dir: &Path, url: &str, saved: &[&str]) -> Harness {
             address: address.to_string(),
             id: Uuid::from_u128(i as u128 + 1),
             token: format!("token-{i}"),
+            password: None,
         })
         .unwrap();
     }
@@ -834,4 +835,75 @@ async fn the_smtp_address_is_whole_in_a_40x12_status_bar() {
     h.resize(18, 12);
     let screen = h.screen();
     assert!(status_bar(&screen).ends_with("127.0.0.1:2525"), "{screen}");
+}
+
+#[tokio::test]
+async fn t_makes_a_throwaway_mailbox_opens_it_and_copies_its_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &["demo@mail.cx"]);
+    h.answer(domains());
+    h.key(KeyCode::Char('t'));
+    let screen = h.screen();
+    assert!(screen.contains("Creating a throwaway mailbox"), "{screen}");
+    // The server's answer names the made-up address; the password is the one that was sent.
+    h.answer(Reply::Throwaway {
+        address: "k3x9q2m7wa@mail.cx".into(),
+        password: "Q7mZp2Lx9WcR4tYb8NvK3sHd".into(),
+        result: Ok(AccountToken {
+            id: Uuid::from_u128(9),
+            address: "k3x9q2m7wa@mail.cx".into(),
+            token: "token-t".into(),
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("Mailboxes › k3x9q2m7wa@mail.cx"), "{screen}");
+    assert!(screen.contains("Created k3x9q2m7wa@mail.cx"), "{screen}");
+    assert_eq!(h.app.take_clipboard(), vec!["k3x9q2m7wa@mail.cx".to_string()]);
+    let (saved, _) = Saved::load(dir.path(), &embedded().key());
+    let kept = saved.get("k3x9q2m7wa@mail.cx").expect("the throwaway is saved");
+    assert_eq!(kept.token, "token-t");
+    assert_eq!(kept.password.as_deref(), Some("Q7mZp2Lx9WcR4tYb8NvK3sHd"));
+
+    // Its details show the password, and `p` copies it.
+    h.key(KeyCode::Char('q'));
+    h.key(KeyCode::Char('i'));
+    h.answer(Reply::Me {
+        address: "k3x9q2m7wa@mail.cx".into(),
+        result: Ok(me("k3x9q2m7wa@mail.cx", 0)),
+    });
+    snap!("throwaway_inspect", h);
+    h.key(KeyCode::Char('p'));
+    assert_eq!(
+        h.app.take_clipboard(),
+        vec!["Q7mZp2Lx9WcR4tYb8NvK3sHd".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn a_throwaway_the_server_refuses_shows_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &[]);
+    h.answer(domains());
+    h.key(KeyCode::Char('t'));
+    h.answer(Reply::Throwaway {
+        address: "k3x9q2m7wa@mail.cx".into(),
+        password: "x".repeat(24),
+        result: Err(api_error(
+            ErrorCode::RateLimited,
+            "too many accounts created, try again later",
+        )),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("Cannot create k3x9q2m7wa@mail.cx"), "{screen}");
+    assert!(screen.contains("too many accounts created"), "{screen}");
+    assert!(!h.app.is_busy());
+    // A real request to a server that is not there: the random address is on the default domain.
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('t'));
+    h.settle(Duration::from_secs(10)).await.unwrap();
+    let screen = h.screen();
+    let title = line_with(&screen, "Cannot create");
+    assert!(title.contains("@mail.cx"), "{screen}");
+    let (saved, _) = Saved::load(dir.path(), &embedded().key());
+    assert!(saved.mailboxes().is_empty());
 }

@@ -103,6 +103,7 @@ fn harness(dir: &Path) -> Harness {
         address: ADDRESS.into(),
         id: Uuid::from_u128(1),
         token: "token-0".into(),
+        password: None,
     })
     .unwrap();
     let mut h = Harness::new(Settings {

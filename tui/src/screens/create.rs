@@ -186,17 +186,9 @@ impl CreateForm {
         self.local.server_error = None;
     }
 
-    /// Fills the address with a random local part: a letter, then nine letters or digits.
+    /// Fills the address with a random local part.
     pub fn randomize(&mut self) {
-        const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-        const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut rng = rand::rng();
-        let mut local = String::new();
-        local.push(LETTERS[rng.random_range(0..LETTERS.len())] as char);
-        for _ in 0..9 {
-            local.push(CHARS[rng.random_range(0..CHARS.len())] as char);
-        }
-        self.local.set(local);
+        self.local.set(random_local());
     }
 
     /// Handles a key.
@@ -336,4 +328,27 @@ pub(super) fn form_box(frame: &mut Frame, area: Rect, title: &str, rows: u16) ->
     let inner = block.inner(form);
     frame.render_widget(block, form);
     inner
+}
+
+/// A random local part: a letter, then nine letters or digits.
+pub fn random_local() -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let mut local = String::new();
+    local.push(LETTERS[rng.random_range(0..LETTERS.len())] as char);
+    for _ in 0..9 {
+        local.push(CHARS[rng.random_range(0..CHARS.len())] as char);
+    }
+    local
+}
+
+/// A strong random password: 24 letters and digits (about 142 bits), nothing a shell or a
+/// form would mangle when it is pasted.
+pub fn random_password() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..24)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
 }

@@ -16,6 +16,7 @@ pub const HINTS: &[Hint] = &[
     hint("↑↓", "move"),
     hint("⏎", "open"),
     hint("n", "new"),
+    hint("t", "throwaway"),
     hint("s", "sign in"),
     hint("i", "info"),
     hint("d", "delete"),
@@ -130,6 +131,7 @@ impl Home {
                 })
             }
             _ if is_char(&key, 'n') => Some(Action::OpenCreate),
+            _ if is_char(&key, 't') => Some(Action::Throwaway),
             _ if is_char(&key, 's') => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
             _ if is_char(&key, 'i') => selected.map(Action::Inspect),
             _ if is_char(&key, 'd') => selected.map(Action::AskDeleteAccount),
