@@ -69,10 +69,12 @@ pub fn from_name(from: &str, fallback: &str) -> String {
     }
 }
 
-/// The text on one line: line breaks, tabs and other control characters become spaces, so a
-/// header from the server can never move the cursor or break the layout.
+/// The text on one line: line breaks, tabs and other control characters become spaces and
+/// bidi controls ([`crate::text::is_bidi_control`]) are dropped, so a header from the server can
+/// never move the cursor, break the layout or show its characters in a misleading order.
 pub fn one_line(text: &str) -> String {
     text.chars()
+        .filter(|&c| !crate::text::is_bidi_control(c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
@@ -108,5 +110,15 @@ mod tests {
         assert_eq!(from_name("d@x.org", ""), "d@x.org");
         assert_eq!(from_name("", "env@x.org"), "env@x.org");
         assert_eq!(from_name("Evil\x1b[2J <e@x>", ""), "Evil [2J");
+        assert_eq!(from_name("\u{202E}ecilA\u{202C} <a@x>", ""), "ecilA");
+    }
+
+    #[test]
+    fn one_line_drops_bidi_controls() {
+        assert_eq!(one_line("Invoice\u{202E}fdp.exe"), "Invoicefdp.exe");
+        assert_eq!(
+            one_line("a\u{2066}b\u{2069}\u{200E}\u{200F}\u{061C}c\td"),
+            "abc d"
+        );
     }
 }

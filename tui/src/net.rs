@@ -61,11 +61,13 @@ fn save_file_blocking(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, S
     Err(format!("too many files named {name} in {}", dir.display()))
 }
 
-/// A file name from the server made safe: no directories, no control characters, no leading dot.
+/// A file name from the server made safe: no directories, no control or bidi characters (which
+/// would make `ls` show it in a misleading order), no leading dot.
 pub fn safe_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
+        .filter(|&c| !crate::text::is_bidi_control(c))
         .map(|c| if c.is_control() || c == ':' { '_' } else { c })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
@@ -87,6 +89,7 @@ mod tests {
         assert_eq!(safe_file_name(".bashrc"), "bashrc");
         assert_eq!(safe_file_name(""), "attachment");
         assert_eq!(safe_file_name("a\nb.txt"), "a_b.txt");
+        assert_eq!(safe_file_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
     }
 
     #[tokio::test]

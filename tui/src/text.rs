@@ -49,12 +49,20 @@ pub fn lines(text: &str) -> Vec<String> {
     text.split('\n').map(|raw| clean_chars(raw).collect()).collect()
 }
 
-/// The characters of one line with tabs expanded and control characters dropped.
+/// Whether `c` is a bidirectional control (U+202A–U+202E embeddings and overrides, U+2066–U+2069
+/// isolates, the U+200E/U+200F marks and the Arabic letter mark U+061C). Server text carrying one
+/// could reorder what the terminal shows, e.g. an attachment `invoice\u{202E}fdp.exe` that reads
+/// as `invoiceexe.pdf`, so every place that cleans server text for the screen drops them.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// The characters of one line with tabs expanded and control and bidi characters dropped.
 fn clean_chars(raw: &str) -> impl Iterator<Item = char> + '_ {
     raw.chars().flat_map(|c| {
         let repeat = match c {
             '\t' => 4,
-            c if c.is_control() => 0,
+            c if c.is_control() || is_bidi_control(c) => 0,
             _ => 1,
         };
         std::iter::repeat_n(if c == '\t' { ' ' } else { c }, repeat)
@@ -78,5 +86,17 @@ mod tests {
     fn drops_control_characters() {
         assert_eq!(wrap("a\x1b[2Jb\tc", 20), vec!["a[2Jb    c"]);
         assert_eq!(lines("x\r\ny"), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn drops_bidi_controls() {
+        let all = "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}\u{2066}\u{2067}\u{2068}\u{2069}\u{200E}\u{200F}\u{061C}";
+        assert!(all.chars().all(is_bidi_control));
+        assert!(!is_bidi_control('a') && !is_bidi_control('\u{200D}') && !is_bidi_control('\u{2070}'));
+        assert_eq!(
+            wrap(&format!("invoice\u{202E}fdp.exe{all}!"), 40),
+            vec!["invoicefdp.exe!"]
+        );
+        assert_eq!(lines("a\u{2067}b\nc\u{200F}"), vec!["ab", "c"]);
     }
 }

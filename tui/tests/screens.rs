@@ -907,3 +907,54 @@ async fn a_throwaway_the_server_refuses_shows_why() {
     let (saved, _) = Saved::load(dir.path(), &embedded().key());
     assert!(saved.mailboxes().is_empty());
 }
+
+/// Bug 10: a right-to-left override in a subject, a sender or an attachment name would make the
+/// terminal show `invoice\u{202E}fdp.exe` as `invoiceexe.pdf`; it never reaches the screen.
+#[tokio::test]
+async fn bidi_controls_from_the_server_never_reach_the_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &["demo@mail.cx"]);
+    h.key(KeyCode::Enter);
+    let evil = summary(
+        7,
+        "\"Billing\u{202E}gnilliB\u{202C}\" <b@x.example>",
+        "Invoice\u{202E}fdp.exe\u{2066}\u{200F}",
+        "see\u{202E} attached",
+        1,
+        false,
+    );
+    h.answer(Reply::Page {
+        address: "demo@mail.cx".into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: vec![evil.clone()],
+            page: 1,
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("Invoicefdp.exe"), "{screen}");
+    assert!(screen.contains("BillinggnilliB"), "{screen}");
+    h.key(KeyCode::Enter);
+    let mut full = message(true, false);
+    full.id = evil.id;
+    full.from = evil.from.clone();
+    full.subject = evil.subject.clone();
+    full.attachments[0].filename = "invoice\u{202E}fdp.exe".into();
+    h.answer(Reply::Message {
+        address: "demo@mail.cx".into(),
+        id: evil.id,
+        result: Ok(full),
+    });
+    h.answer(Reply::MarkedRead {
+        address: "demo@mail.cx".into(),
+        id: evil.id,
+        result: Ok(()),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("invoicefdp.exe"), "{screen}");
+    assert!(screen.contains("Invoicefdp.exe"), "{screen}");
+    for c in ['\u{202A}', '\u{202C}', '\u{202E}', '\u{2066}', '\u{200F}'] {
+        assert!(!screen.contains(c), "{c:?} on screen:\n{screen}");
+    }
+    snap!("reader_bidi_stripped", h);
+}
