@@ -60,7 +60,9 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`), with no token.
+    /// A client for the server at `base_url` (e.g. `http://127.0.0.1:8080`), with no token. A
+    /// trailing `/api` is dropped: the paths already start with it, and a URL copied from an API
+    /// call would otherwise get "no such route" for every request.
     pub fn new(base_url: &str) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -69,7 +71,7 @@ impl Client {
             .expect("a reqwest client with static settings always builds");
         Client {
             http,
-            base: base_url.trim_end_matches('/').to_string(),
+            base: server_address(base_url).to_string(),
             token: None,
             rate_limit_retries: 0,
         }
@@ -185,13 +187,13 @@ impl Client {
         let (mut socket, _) = tokio::time::timeout(WS_HANDSHAKE_DEADLINE, connect)
             .await
             .map_err(|_| ClientError::Transport("the WebSocket did not open in time".into()))?
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         let auth = serde_json::to_string(&WsClientFrame::Auth { token }).expect("serializable");
         let send = socket.send(WsMessage::text(auth));
         tokio::time::timeout(WS_HANDSHAKE_DEADLINE, send)
             .await
             .map_err(|_| ClientError::Transport("the server did not take the auth frame in time".into()))?
-            .map_err(transport)?;
+            .map_err(|e| self.transport(e))?;
         let mut subscription = Subscription { socket };
         let answer = tokio::time::timeout(WS_HANDSHAKE_DEADLINE, subscription.next_frame())
             .await
@@ -203,6 +205,11 @@ impl Client {
             Some(Err(e)) => Err(e),
             None => Err(ClientError::Transport("the server closed the socket".into())),
         }
+    }
+
+    /// [`transport`], told what the failure means for this base URL.
+    fn transport(&self, error: impl std::error::Error + 'static) -> ClientError {
+        explain(&self.base, transport(error))
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -226,7 +233,7 @@ impl Client {
             if let Some(body) = body {
                 request = request.json(body);
             }
-            let response = request.send().await.map_err(transport)?;
+            let response = request.send().await.map_err(|e| self.transport(e))?;
             if response.status().is_success() {
                 return Ok(response);
             }
@@ -251,7 +258,7 @@ impl Client {
         body: Option<&B>,
     ) -> Result<T, ClientError> {
         let response = self.send(method, path, body).await?;
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = response.bytes().await.map_err(|e| self.transport(e))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
@@ -270,7 +277,7 @@ impl Client {
         };
         let content_type = header("content-type").unwrap_or_default();
         let filename = header("content-disposition").and_then(|v| disposition_filename(&v));
-        let bytes = response.bytes().await.map_err(transport)?;
+        let bytes = response.bytes().await.map_err(|e| self.transport(e))?;
         Ok(Download {
             content_type,
             filename,
@@ -408,6 +415,38 @@ impl Subscription {
     }
 }
 
+/// The server's address from a base URL as typed: without trailing slashes or a trailing `/api`.
+fn server_address(base_url: &str) -> &str {
+    let base = base_url.trim_end_matches('/');
+    base.strip_suffix("/api")
+        .map(|b| b.trim_end_matches('/'))
+        .unwrap_or(base)
+}
+
+/// A transport failure at `base` reworded when its cause is a wrong scheme: TLS's "received
+/// corrupt message of type InvalidContentType" means an `https://` URL reached a plain HTTP
+/// server, and hyper's "invalid HTTP version parsed" that an `http://` URL reached a TLS one.
+fn explain(base: &str, error: ClientError) -> ClientError {
+    let ClientError::Transport(why) = &error else {
+        return error;
+    };
+    if let Some(rest) = base.strip_prefix("https://")
+        && (why.contains("InvalidContentType") || why.contains("corrupt message"))
+    {
+        return ClientError::Transport(format!(
+            "the server does not speak HTTPS at {base}; try http://{rest}"
+        ));
+    }
+    if let Some(rest) = base.strip_prefix("http://")
+        && why.contains("invalid HTTP version")
+    {
+        return ClientError::Transport(format!(
+            "the server answers only HTTPS at {base}; try https://{rest}"
+        ));
+    }
+    error
+}
+
 /// A transport failure, described by its innermost cause rather than the outer layers' "error
 /// sending request for url (…)", in words that read the same on every platform: "connection
 /// refused", not the OS's "Connection refused (os error 111)" or Windows' longer sentence.
@@ -447,7 +486,7 @@ fn transport(error: impl std::error::Error + 'static) -> ClientError {
 
 #[cfg(test)]
 mod tests {
-    use super::{disposition_filename, transport};
+    use super::{Client, ClientError, disposition_filename, explain, transport};
 
     /// An error that wraps another, the way reqwest and hyper wrap the I/O error underneath.
     #[derive(Debug)]
@@ -485,6 +524,67 @@ mod tests {
         assert_eq!(
             transport(Wrapped(plain)).to_string(),
             "cannot reach the server: dns error"
+        );
+    }
+
+    #[test]
+    fn a_trailing_api_is_not_part_of_the_server_address() {
+        let base = |url: &str| Client::new(url).base_url().to_string();
+        assert_eq!(base("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(base("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+        assert_eq!(base("http://127.0.0.1:8080/api"), "http://127.0.0.1:8080");
+        assert_eq!(base("https://mail.example/api/"), "https://mail.example");
+        assert_eq!(base("https://mail.example/x/api"), "https://mail.example/x");
+        assert_eq!(base("https://api.example"), "https://api.example");
+        assert_eq!(base("https://mail.example/apis"), "https://mail.example/apis");
+    }
+
+    #[test]
+    fn wrong_schemes_are_named() {
+        let tls = ClientError::Transport("received corrupt message of type InvalidContentType".into());
+        assert_eq!(
+            explain("https://127.0.0.1:8080", tls.clone()).to_string(),
+            "cannot reach the server: the server does not speak HTTPS at https://127.0.0.1:8080; \
+             try http://127.0.0.1:8080"
+        );
+        let plain = ClientError::Transport("invalid HTTP version parsed".into());
+        assert_eq!(
+            explain("http://mail.example", plain).to_string(),
+            "cannot reach the server: the server answers only HTTPS at http://mail.example; \
+             try https://mail.example"
+        );
+        // Other failures, and the same words under the other scheme, are left as they are.
+        assert_eq!(explain("http://x", tls.clone()).to_string(), tls.to_string());
+        let refused = ClientError::Transport("connection refused".into());
+        assert_eq!(
+            explain("https://x", refused.clone()).to_string(),
+            refused.to_string()
+        );
+    }
+
+    /// The real failure: an `https://` URL for a server that answers plain HTTP.
+    #[tokio::test]
+    async fn https_to_a_plain_http_server_says_to_use_http() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = socket.write_all(answer).await;
+            }
+        });
+        let error = Client::new(&format!("https://{addr}"))
+            .domains()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot reach the server: the server does not speak HTTPS at https://{addr}; try http://{addr}"
+            )
         );
     }
 

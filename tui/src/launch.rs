@@ -42,6 +42,8 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
                 anyhow::bail!("--server must be an http:// or https:// URL, not {url:?}");
             }
             let client = Client::new(&url).retry_rate_limited(RATE_LIMIT_RETRIES);
+            // The client's address, without a trailing `/api`: the one shown and keyed on.
+            let url = client.base_url().to_string();
             (ServerInfo::Remote { url }, client, None)
         }
         None => {

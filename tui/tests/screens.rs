@@ -958,3 +958,33 @@ async fn bidi_controls_from_the_server_never_reach_the_screen() {
     }
     snap!("reader_bidi_stripped", h);
 }
+
+/// Bug 13: an `https://` URL for a plain HTTP server says to use `http://`, not "received corrupt
+/// message of type InvalidContentType".
+#[tokio::test]
+async fn https_to_a_plain_http_server_says_to_use_http() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = socket.write_all(answer).await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness_at(dir.path(), &format!("https://{addr}/api/"), &["demo@mail.cx"]);
+    h.app.start();
+    h.settle(Duration::from_secs(10)).await.unwrap();
+    let screen = h.screen();
+    assert!(
+        screen.contains("does not speak HTTPS"),
+        "the popup names the wrong scheme:\n{screen}"
+    );
+    assert!(screen.contains("try http://127.0.0.1:"), "{screen}");
+    assert!(!screen.contains("InvalidContentType"), "{screen}");
+}
