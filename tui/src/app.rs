@@ -620,15 +620,17 @@ impl App {
                 result,
             } => match result {
                 Ok(list) => {
-                    if let Some(inbox) = self.inbox_mut(&address) {
-                        inbox.apply_page(page, list.messages);
+                    let next = self
+                        .inbox_mut(&address)
+                        .and_then(|inbox| inbox.apply_page(page, list.messages));
+                    if let Some(next) = next {
+                        self.update(next);
                     }
                 }
                 Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
                 Err(e) => {
                     if let Some(inbox) = self.inbox_mut(&address) {
-                        inbox.error = Some(e.to_string());
-                        inbox.loading_more = false;
+                        inbox.page_failed(e.to_string());
                         self.error_popup("Cannot load the messages", &e);
                     }
                 }

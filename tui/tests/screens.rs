@@ -988,3 +988,54 @@ async fn https_to_a_plain_http_server_says_to_use_http() {
     assert!(screen.contains("try http://127.0.0.1:"), "{screen}");
     assert!(!screen.contains("InvalidContentType"), "{screen}");
 }
+
+/// `G` goes to the end of the mailbox, not of the loaded page: it asks for every remaining page
+/// and lands on the oldest message once the last page is in.
+#[tokio::test]
+async fn g_goes_to_the_end_of_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path(), &["demo@mail.cx"]);
+    h.key(KeyCode::Enter);
+    let page = |first: u128, count: u128| {
+        (first..first + count)
+            .map(|n| summary(1000 - n, "a@b.c", &format!("message {n}"), "", n as i64, true))
+            .collect::<Vec<_>>()
+    };
+    let answer = |h: &mut Harness, number: u32, messages| {
+        h.answer(Reply::Page {
+            address: "demo@mail.cx".into(),
+            page: number,
+            result: Ok(MessageList {
+                messages,
+                page: number,
+            }),
+        })
+    };
+    answer(&mut h, 1, page(0, 30));
+    h.key(KeyCode::Char('G'));
+    let screen = h.screen();
+    assert!(line_with(&screen, "message 29").starts_with("│›"), "{screen}");
+    assert!(screen.contains("loading more"), "{screen}");
+    // Each page that arrives moves the cursor to its end and asks for the next by itself.
+    answer(&mut h, 2, page(30, 30));
+    let screen = h.screen();
+    assert!(line_with(&screen, "message 59").starts_with("│›"), "{screen}");
+    assert!(h.app.is_busy(), "page 3 is asked for without a key:\n{screen}");
+    answer(&mut h, 3, page(60, 7));
+    assert!(!h.app.is_busy(), "the short page was the last");
+    let screen = h.screen();
+    assert!(screen.contains("67 messages"), "{screen}");
+    assert!(line_with(&screen, "message 66").starts_with("│›"), "{screen}");
+    snap!("inbox_g_at_the_end", h);
+
+    // Another move before the end stops the trip: the next page no longer moves the cursor.
+    let mut h = harness(dir.path(), &["demo@mail.cx"]);
+    h.key(KeyCode::Enter);
+    answer(&mut h, 1, page(0, 30));
+    h.key(KeyCode::Char('G'));
+    h.key(KeyCode::Up);
+    answer(&mut h, 2, page(30, 30));
+    let screen = h.screen();
+    assert!(line_with(&screen, "message 28").starts_with("│›"), "{screen}");
+    assert!(!h.app.is_busy(), "no more pages asked for:\n{screen}");
+}

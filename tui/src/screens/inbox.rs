@@ -74,6 +74,9 @@ pub struct Inbox {
     pub loading_more: bool,
     /// The last page arrived (it had fewer than [`PAGE_SIZE`] messages).
     exhausted: bool,
+    /// `G` was pressed before the last page arrived: each page that arrives moves the cursor to
+    /// its end and asks for the next, until the last, or until another move.
+    to_end: bool,
     /// The lowest page number worth asking for next (raised when a full page added nothing).
     floor_page: u32,
     /// The next first page replaces the list instead of adding to it.
@@ -99,6 +102,7 @@ impl Inbox {
             loaded: false,
             loading_more: false,
             exhausted: false,
+            to_end: false,
             floor_page: 1,
             reloading: false,
             live: Live::Connecting,
@@ -122,8 +126,9 @@ impl Inbox {
         self.messages.iter().find(|m| m.id == id)
     }
 
-    /// Adds a page from the server: unknown messages go where their time puts them.
-    pub fn apply_page(&mut self, page: u32, list: Vec<MessageSummary>) {
+    /// Adds a page from the server: unknown messages go where their time puts them. Returns the
+    /// request for the next page when `G` is still on its way to the end.
+    pub fn apply_page(&mut self, page: u32, list: Vec<MessageSummary>) -> Option<Action> {
         // A reload keeps the cursor on its message (or where it was, if that one left).
         let mut keep = None;
         if page == 1 && self.reloading {
@@ -136,6 +141,7 @@ impl Inbox {
             self.selected = 0;
             self.new_above = 0;
             self.exhausted = false;
+            self.to_end = false;
             self.floor_page = 1;
         }
         let full = list.len() >= PAGE_SIZE;
@@ -159,6 +165,21 @@ impl Inbox {
         } else if added == 0 {
             self.floor_page = self.floor_page.max(page + 1);
         }
+        if !self.to_end {
+            return None;
+        }
+        self.selected = self.messages.len().saturating_sub(1);
+        if self.exhausted {
+            self.to_end = false;
+        }
+        self.wants_more()
+    }
+
+    /// A page could not be loaded: `G` stops where it is rather than retrying on its own.
+    pub fn page_failed(&mut self, error: String) {
+        self.error = Some(error);
+        self.loading_more = false;
+        self.to_end = false;
     }
 
     /// Adds a message pushed over the socket; false if it was already listed.
@@ -293,6 +314,8 @@ impl Inbox {
     fn move_by(&mut self, m: Move) -> Option<Action> {
         let page = self.rows_area.height.max(1) as usize;
         self.selected = keys::apply(m, self.selected, self.messages.len(), page);
+        // The end is the end of the mailbox, not of what is loaded: keep going as pages arrive.
+        self.to_end = m == Move::Last && self.loaded && !self.exhausted;
         if self.selected == 0 {
             self.new_above = 0;
         }
@@ -316,6 +339,7 @@ impl Inbox {
                     return self.open();
                 }
                 self.selected = i;
+                self.to_end = false;
                 if i == 0 {
                     self.new_above = 0;
                 }
