@@ -156,26 +156,23 @@ impl Auth {
 
     /// Issues a token for the account.
     pub fn issue(&self, account: &Account) -> ApiResult<String> {
-        let now = unix_now();
-        let claims = Claims {
-            sub: account.id,
-            ver: account.token_version,
-            iat: now,
-            exp: now + self.lifetime.as_secs(),
-            kind: None,
-        };
-        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
+        self.sign(account.id, account.token_version, None)
     }
 
     /// Issues a JWT for a Pro user.
     pub fn issue_pro(&self, user: &ProUser) -> ApiResult<String> {
+        self.sign(user.id, user.token_version, Some(PRO_KIND))
+    }
+
+    /// A JWT for `sub` at token version `ver`, of `kind` (none for a mailbox), valid from now.
+    fn sign(&self, sub: Uuid, ver: i64, kind: Option<&str>) -> ApiResult<String> {
         let now = unix_now();
         let claims = Claims {
-            sub: user.id,
-            ver: user.token_version,
+            sub,
+            ver,
             iat: now,
             exp: now + self.lifetime.as_secs(),
-            kind: Some(PRO_KIND.into()),
+            kind: kind.map(str::to_string),
         };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).map_err(ApiError::internal)
     }
