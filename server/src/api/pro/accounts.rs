@@ -35,6 +35,16 @@ fn no_mailbox() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such mailbox")
 }
 
+/// `no_mailbox` unless the mailbox `id` belongs to `user_id`.
+async fn ensure_owned(state: &AppState, user_id: Uuid, id: Uuid) -> ApiResult<()> {
+    state
+        .store
+        .read(move |conn| accounts::owned(conn, user_id, id))
+        .await?
+        .map(|_| ())
+        .ok_or_else(no_mailbox)
+}
+
 /// `GET /pro/api/accounts?page=N`: 100 a page, newest first.
 async fn list(
     State(state): State<AppState>,
@@ -64,13 +74,8 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = mailbox_id(&id)?;
-    let user_id = caller.user.id;
     // The owner never changes, so a mailbox found owned here is still this user's below.
-    state
-        .store
-        .read(move |conn| accounts::owned(conn, user_id, id))
-        .await?
-        .ok_or_else(no_mailbox)?;
+    ensure_owned(&state, caller.user.id, id).await?;
     if mailboxes::remove(&state, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -90,11 +95,7 @@ async fn reset_password(
     mailboxes::check_password(&new.password)?;
     let user_id = caller.user.id;
     // Spares a password hash for an id that is not the caller's; the update checks again.
-    state
-        .store
-        .read(move |conn| accounts::owned(conn, user_id, id))
-        .await?
-        .ok_or_else(no_mailbox)?;
+    ensure_owned(&state, user_id, id).await?;
     let hash = state.auth.hash_password(new.password).await?;
     let reset = state
         .store
