@@ -1,6 +1,8 @@
 //! Screen tests: every screen and popup at 80×24, driven by keys with made-up server answers,
 //! compared with the committed snapshots in `tests/snapshots`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,20 +13,14 @@ use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
 use mailcx_common::client::Download;
 use mailcx_common::{
     AccountToken, Attachment, Client, ClientError, Domain, ErrorBody, ErrorCode, Me, Message, MessageList,
-    MessageSummary, NewEmail, Role, Timestamp,
+    MessageSummary, NewEmail, Role,
 };
 use uuid::Uuid;
 
+use support::{ago, now, summary};
+
 /// Nothing listens here: requests the screens start fail, but they are never pumped.
 const NOWHERE: &str = "http://127.0.0.1:9";
-
-fn now() -> Timestamp {
-    "2025-01-15T10:30:00Z".parse().unwrap()
-}
-
-fn ago(minutes: i64) -> Timestamp {
-    now() - chrono::Duration::minutes(minutes)
-}
 
 fn embedded() -> ServerInfo {
     ServerInfo::Embedded {
@@ -96,19 +92,6 @@ fn me(address: &str, used: u64) -> Me {
         created_at: ago(60 * 26),
         messages: 0,
         unread: 0,
-    }
-}
-
-fn summary(n: u128, from: &str, subject: &str, preview: &str, minutes: i64, read: bool) -> MessageSummary {
-    MessageSummary {
-        id: Uuid::from_u128(n),
-        sender: "bounce@example.org".into(),
-        from: from.into(),
-        subject: subject.into(),
-        preview_text: preview.into(),
-        size: 1200 * n as u64 + 345,
-        created_at: ago(minutes),
-        is_read: read,
     }
 }
 

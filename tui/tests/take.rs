@@ -1,6 +1,8 @@
 //! Taking the code or the link out of a mail, and following the newest mail: screen tests at
 //! 80×24 (and the picker at 40×12) with made-up server answers, in the style of `screens.rs`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,33 +13,14 @@ use mailcx::saved::{Saved, SavedMailbox};
 use mailcx::screens::Screen;
 use mailcx::testing::Harness;
 use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
-use mailcx_common::{Client, Message, MessageList, MessageSummary, NewEmail, Timestamp};
+use mailcx_common::{Client, Message, MessageList, MessageSummary, NewEmail};
 use uuid::Uuid;
+
+use support::{now, summary};
 
 /// Nothing listens here: the requests the app starts are answered by hand.
 const NOWHERE: &str = "http://127.0.0.1:9";
 const ADDRESS: &str = "demo@mail.cx";
-
-fn now() -> Timestamp {
-    "2025-01-15T10:30:00Z".parse().unwrap()
-}
-
-fn ago(minutes: i64) -> Timestamp {
-    now() - chrono::Duration::minutes(minutes)
-}
-
-fn summary(n: u128, from: &str, subject: &str, preview: &str, minutes: i64) -> MessageSummary {
-    MessageSummary {
-        id: Uuid::from_u128(n),
-        sender: "bounce@example.org".into(),
-        from: from.into(),
-        subject: subject.into(),
-        preview_text: preview.into(),
-        size: 1200 * n as u64 + 345,
-        created_at: ago(minutes),
-        is_read: false,
-    }
-}
 
 fn messages() -> Vec<MessageSummary> {
     vec![
@@ -47,6 +30,7 @@ fn messages() -> Vec<MessageSummary> {
             "Your sign-in code",
             "Use 482913 to sign in.",
             2,
+            false,
         ),
         summary(
             2,
@@ -54,6 +38,7 @@ fn messages() -> Vec<MessageSummary> {
             "Your login link",
             "Click the button below to log in.",
             30,
+            false,
         ),
         summary(
             1,
@@ -61,6 +46,7 @@ fn messages() -> Vec<MessageSummary> {
             "This week in Rust",
             "Hello and welcome to another issue.",
             60 * 24,
+            false,
         ),
     ]
 }
