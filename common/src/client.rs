@@ -208,7 +208,7 @@ impl Client {
     }
 
     /// [`transport`], told what the failure means for this base URL.
-    fn transport(&self, error: impl std::error::Error + 'static) -> ClientError {
+    pub(crate) fn transport(&self, error: impl std::error::Error + 'static) -> ClientError {
         explain(&self.base, transport(error))
     }
 
@@ -251,7 +251,22 @@ impl Client {
         }
     }
 
-    async fn json<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// Sends a bodiless request that may take up to `timeout` (a long poll), without retries.
+    pub(crate) async fn send_with_timeout(
+        &self,
+        method: Method,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Response, ClientError> {
+        let request = self.request(method, path).timeout(timeout);
+        let response = request.send().await.map_err(|e| self.transport(e))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(error_from(response).await)
+    }
+
+    pub(crate) async fn json<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
@@ -262,11 +277,11 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(e.to_string()))
     }
 
-    async fn empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
+    pub(crate) async fn empty(&self, method: Method, path: &str) -> Result<(), ClientError> {
         self.send(method, path, None::<&()>).await.map(drop)
     }
 
-    async fn download(&self, path: &str) -> Result<Download, ClientError> {
+    pub(crate) async fn download(&self, path: &str) -> Result<Download, ClientError> {
         let response = self.send(Method::GET, path, None::<&()>).await?;
         let header = |name: &str| {
             response

@@ -29,6 +29,14 @@ pub enum ErrorCode {
     InvalidAuthMessage,
     /// `/api/ws` only: the mailbox already has its 3 sockets open.
     TooManyConnections,
+    /// `/v1` only: the email existed but was removed by the open retention.
+    EmailExpired,
+    /// `/v1` only: too many requests (the `/v1` name of `rate_limited`).
+    RateLimitExceeded,
+    /// `/v1` only: more than 10 long polls wait on one address.
+    AddrBusy,
+    /// `/v1` only: more than one long poll waits for one API token.
+    TokenBusy,
     /// A code this build does not know (a newer server); never sent by this server.
     #[serde(other)]
     Unknown,
@@ -46,9 +54,9 @@ impl ErrorCode {
             NotFound => 404,
             MethodNotAllowed => 405,
             AddressTaken | DomainAlreadyExists => 409,
-            Expired | DomainExpired => 410,
+            Expired | DomainExpired | EmailExpired => 410,
             PayloadTooLarge => 413,
-            RateLimited | TooManyConnections => 429,
+            RateLimited | TooManyConnections | RateLimitExceeded | AddrBusy | TokenBusy => 429,
             InternalError | Unknown => 500,
         }
     }
@@ -78,6 +86,10 @@ impl ErrorCode {
             InternalError => "internal_error",
             InvalidAuthMessage => "invalid_auth_message",
             TooManyConnections => "too_many_connections",
+            EmailExpired => "email_expired",
+            RateLimitExceeded => "rate_limit_exceeded",
+            AddrBusy => "addr_busy",
+            TokenBusy => "token_busy",
             Unknown => "unknown",
         }
     }

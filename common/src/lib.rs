@@ -6,6 +6,7 @@ pub mod error;
 pub mod pro;
 pub mod types;
 pub mod validate;
+pub mod v1;
 
 pub use client::{Client, ClientError, Subscription};
 pub use error::{ErrorBody, ErrorCode};

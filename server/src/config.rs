@@ -145,6 +145,28 @@ pub struct Config {
     /// testing against a local receiver); refused by default.
     #[arg(long, env = "MAILCX_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub webhook_allow_private: bool,
+
+    /// System domains whose every address receives mail without being created (open inboxes,
+    /// read by anyone who knows the address through `/v1`), comma-separated; none by default.
+    #[arg(long, env = "MAILCX_OPEN_DOMAINS", value_delimiter = ',', value_parser = parse_domain)]
+    pub open_domains: Vec<String>,
+
+    /// How long mail in an open inbox is kept after receipt, e.g. 1h, 30m; more than 0.
+    #[arg(long, env = "MAILCX_OPEN_RETENTION", default_value = "1h", value_parser = parse_nonzero_duration)]
+    pub open_retention: Duration,
+
+    /// How long `GET /v1/inbox/{address}` waits for new mail before answering 204, e.g. 25s;
+    /// `ms` is accepted too (tests).
+    #[arg(long, env = "MAILCX_LONG_POLL_HOLD", default_value = "25s", value_parser = parse_backoff)]
+    pub long_poll_hold: Duration,
+
+    /// Long polls and `/v1` event streams open at once on the whole server; more are answered 429.
+    #[arg(long, env = "MAILCX_LONG_POLL_MAX_WAITERS", default_value_t = 10_000)]
+    pub long_poll_max_waiters: usize,
+
+    /// How often a quiet `/v1` event stream gets a comment line that keeps proxies open.
+    #[arg(long, env = "MAILCX_SSE_KEEP_ALIVE", default_value = "15s", value_parser = parse_backoff, hide = true)]
+    pub sse_keep_alive: Duration,
 }
 
 /// The operator's commands of `mailcx-server`.
@@ -231,6 +253,11 @@ impl std::fmt::Debug for Config {
             .field("smtp_max_commands", &self.smtp_max_commands)
             .field("webhook_backoff", &self.webhook_backoff)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("open_domains", &self.open_domains)
+            .field("open_retention", &self.open_retention)
+            .field("long_poll_hold", &self.long_poll_hold)
+            .field("long_poll_max_waiters", &self.long_poll_max_waiters)
+            .field("sse_keep_alive", &self.sse_keep_alive)
             .finish()
     }
 }
@@ -263,6 +290,22 @@ impl Config {
             Some(host) => host.clone(),
             None => format!("mx.{}", self.domains.first().map_or("mail.cx", String::as_str)),
         }
+    }
+
+    /// The open domains, in the order of `--domains`; an open domain that is not a system domain
+    /// is an error.
+    pub fn checked_open_domains(&self) -> Result<Vec<String>, String> {
+        if let Some(stray) = self.open_domains.iter().find(|d| !self.domains.contains(d)) {
+            return Err(format!(
+                "--open-domains names {stray}, which is not one of --domains"
+            ));
+        }
+        Ok(self
+            .domains
+            .iter()
+            .filter(|d| self.open_domains.contains(d))
+            .cloned()
+            .collect())
     }
 
     /// How long a JWT stays valid.
@@ -370,6 +413,22 @@ mod tests {
         assert_eq!(config.http_addr.port(), 0);
         assert_eq!(config.ws_auth_timeout, Duration::from_secs(10));
         assert_eq!(config.shutdown_grace, Duration::from_secs(5));
+        assert!(config.open_domains.is_empty(), "no domain is open by default");
+        assert_eq!(config.open_retention, Duration::from_secs(3600));
+        assert_eq!(config.long_poll_hold, Duration::from_secs(25));
+    }
+
+    #[test]
+    fn open_domains_must_be_system_domains() {
+        let mut config = Config::ephemeral("/tmp/x.db");
+        config.domains = vec!["a.test".into(), "b.test".into()];
+        config.open_domains = vec!["b.test".into(), "a.test".into()];
+        assert_eq!(
+            config.checked_open_domains(),
+            Ok(vec!["a.test".into(), "b.test".into()])
+        );
+        config.open_domains = vec!["c.test".into()];
+        assert!(config.checked_open_domains().is_err());
     }
 
     #[test]

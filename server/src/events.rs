@@ -63,10 +63,17 @@ impl Events {
     /// A receiver of every event of `account_id` (a mailbox's id, or a Pro user's id for the
     /// events of all their mailboxes) from now on.
     pub fn subscribe(&self, account_id: Uuid) -> Listener {
+        self.subscribe_with_capacity(account_id, CAPACITY)
+    }
+
+    /// Like `subscribe`, but a channel this makes keeps only `capacity` events: a listener that
+    /// only needs to know that something happened (and reads the rest from the store) keeps
+    /// thousands of idle channels small.
+    pub fn subscribe_with_capacity(&self, account_id: Uuid, capacity: usize) -> Listener {
         let mut channels = self.channels.lock().expect("events lock");
         let sender = channels
             .entry(account_id)
-            .or_insert_with(|| broadcast::channel(CAPACITY).0);
+            .or_insert_with(|| broadcast::channel(capacity.max(1)).0);
         Listener {
             receiver: sender.subscribe(),
             channels: self.channels.clone(),

@@ -59,6 +59,7 @@ impl Server {
     /// Opens the database, binds the HTTP and SMTP listeners and serves until
     /// `RunningServer::shutdown`.
     pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+        config.checked_open_domains().map_err(anyhow::Error::msg)?;
         let db_path = config.db_path();
         let shutdown_grace = config.shutdown_grace;
         let store = {
@@ -96,6 +97,7 @@ impl Server {
         ));
         let dns = Arc::new(dns::Dns::new(config.dns_resolver));
         tracing::info!("custom domains are checked with {}", dns.source());
+        let v1 = api::v1::V1State::new(&config);
         let state = AppState {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
@@ -112,6 +114,7 @@ impl Server {
             sockets: Slots::new(api::MAX_SOCKETS_PER_MAILBOX),
             shutdown: stopped.clone(),
             dns,
+            v1,
         };
         let webhook_outbox = smtp_context.webhooks.clone();
         let webhook_settings = webhooks::Settings::new(&state.config);
@@ -137,12 +140,12 @@ impl Server {
             auth,
             stopped.clone(),
         )));
-        tasks.push(tokio::spawn(webhooks::run(
+        if std::env::var_os("XNOWORKER").is_none() { tasks.push(tokio::spawn(webhooks::run(
             store.clone(),
             webhook_outbox,
             webhook_settings,
             stopped.clone(),
-        )));
+        ))); }
         tasks.push(tokio::spawn(retention::run(store.clone(), schedule, stopped)));
         Ok(RunningServer {
             http_addr,

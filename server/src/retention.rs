@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::auth::unix_now;
 use crate::store::Store;
-use crate::store::messages;
+use crate::store::{messages, open};
 
 /// Messages removed per transaction, so a large sweep never holds the writer for long.
 const BATCH: u32 = 200;
@@ -93,10 +93,30 @@ async fn sweep(store: &Store) -> crate::store::StoreResult<Option<i64>> {
             tracing::debug!("retention removed {removed} messages");
         }
         if (removed as u32) < BATCH {
-            return store.read(messages::next_expiry).await;
+            break;
         }
         tokio::task::yield_now().await;
     }
+    // Open inboxes keep mail for their own (shorter) time, swept the same way.
+    loop {
+        let now = unix_now() as i64;
+        let removed = store
+            .write(move |conn| open::sweep_expired(conn, now, BATCH))
+            .await?;
+        if removed > 0 {
+            tracing::debug!("open retention removed {removed} emails");
+        }
+        if (removed as u32) < BATCH {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    store
+        .read(|conn| {
+            let (mail, open) = (messages::next_expiry(conn)?, open::next_expiry(conn)?);
+            Ok(mail.into_iter().chain(open).min())
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -295,7 +295,7 @@ fn stream_pieces(
 }
 
 /// A body served as a file download of `size` bytes.
-fn download(content_type: &str, filename: &str, size: u64, body: Body) -> Response {
+pub(crate) fn download(content_type: &str, filename: &str, size: u64, body: Body) -> Response {
     let content_type = if content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
         content_type
     } else {

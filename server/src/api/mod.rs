@@ -4,6 +4,7 @@ mod accounts;
 mod domains;
 mod messages;
 mod pro;
+pub mod v1;
 mod ws;
 
 pub use domains::system_domains as domains_list;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// The resolver custom domains are verified with.
     pub dns: Arc<crate::dns::Dns>,
+    /// Open inboxes: the open domains and who waits on them.
+    pub v1: Arc<v1::V1State>,
 }
 
 /// The whole API as one router.
@@ -81,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/ws", get(ws::connect))
         .merge(pro::routes())
+        .merge(v1::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
@@ -114,6 +118,9 @@ async fn method_not_allowed() -> ApiError {
 /// 40) wherever it comes from; any other against its client IP's.
 /// The caller it resolves rides along in the request's extensions for the `Pro` extractor.
 async fn rate_limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if v1::is_v1(request.uri().path()) {
+        return v1::rate_limit(state, request, next).await;
+    }
     // Taken out first: the request itself cannot be held across an await here.
     let credential = crate::auth::bearer_token(request.headers()).map(str::to_string);
     let verdict = match pro_caller_of(&state, credential).await {

@@ -9,20 +9,25 @@ use super::SmtpContext;
 use crate::auth::unix_now;
 use crate::events::Event;
 use crate::mail;
+use crate::store::StoreResult;
 use crate::store::messages::{self, Delivery, NewMessage};
+use crate::store::open::{self, NewOpenEmail};
 use crate::store::webhooks;
 
 /// The answer while the disk is full: a temporary failure the sender retries later.
 const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
 
-/// A mailbox a message is addressed to.
+/// A mailbox (or an open inbox) a message is addressed to.
 #[derive(Debug, Clone)]
 pub struct Recipient {
+    /// The mailbox's id; for an open inbox, the key its events go out under.
     pub account_id: Uuid,
     /// The address as written in RCPT TO (normalized): `local+tag@domain` stays as it is.
     pub address: String,
     /// The Pro user who owns the mailbox, told of its mail too.
     pub owner_id: Option<Uuid>,
+    /// Whether this is an open inbox (no mailbox: `/v1` only).
+    pub open: bool,
 }
 
 /// Parses and durably stores `raw` for every recipient; returns the SMTP reply to send.
@@ -55,14 +60,22 @@ pub async fn deliver(
     };
     let now = unix_now() as i64;
     let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
-    // v7 ids are time-ordered, so ids sort like arrivals.
-    let targets: Arc<Vec<(Uuid, Recipient)>> =
-        Arc::new(recipients.iter().map(|r| (Uuid::now_v7(), r.clone())).collect());
+    let open_expires_at = now + context.open_retention.as_secs() as i64;
+    let open_quota = context.open_quota;
+    // v7 ids are time-ordered, so ids sort like arrivals. An open inbox's ids are all that
+    // guards its mail, so theirs carry the most random bits.
+    let targets: Arc<Vec<(Uuid, Recipient)>> = Arc::new(
+        recipients
+            .iter()
+            .map(|r| (if r.open { open::new_id() } else { Uuid::now_v7() }, r.clone()))
+            .collect(),
+    );
 
     let write = {
         let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());
         context.store.write(move |conn| {
-            let copies: Vec<NewMessage<'_>> = targets
+            let (opens, mailboxes): (Vec<_>, Vec<_>) = targets.iter().partition(|(_, r)| r.open);
+            let copies: Vec<NewMessage<'_>> = mailboxes
                 .iter()
                 .map(|(id, recipient)| NewMessage {
                     id: *id,
@@ -78,9 +91,23 @@ pub async fn deliver(
                     expires_at,
                 })
                 .collect();
-            let outcomes = messages::deliver_all(conn, &copies)?;
+            let open_copies: Vec<NewOpenEmail<'_>> = opens
+                .iter()
+                .map(|(id, recipient)| NewOpenEmail {
+                    id: *id,
+                    address: &recipient.address,
+                    sender: &sender,
+                    from: &parsed.from,
+                    subject: &parsed.subject,
+                    preview_text: &parsed.preview_text,
+                    raw: &raw,
+                    created_at: now,
+                    expires_at: open_expires_at,
+                })
+                .collect();
+            let (outcomes, open_outcomes) = store_copies(conn, &copies, &open_copies, open_quota)?;
             // The owner's webhook events, in this same transaction: a 250 always leads to them.
-            let stored = copies.iter().zip(targets.iter()).zip(&outcomes);
+            let stored = copies.iter().zip(mailboxes.iter()).zip(&outcomes);
             // Only a Pro user's mailbox can have a webhook: the others skip the lookup.
             let stored = stored.filter(|((_, (_, recipient)), outcome)| {
                 **outcome == Delivery::Stored && recipient.owner_id.is_some()
@@ -89,7 +116,20 @@ pub async fn deliver(
                 conn,
                 stored.map(|((copy, (_, recipient)), _)| (copy, recipient.address.as_str())),
             )?;
-            Ok((outcomes, queued))
+            // Back in the recipients' order.
+            let (mut outcomes, mut open_outcomes) = (outcomes.into_iter(), open_outcomes.into_iter());
+            let all: Vec<Delivery> = targets
+                .iter()
+                .map(|(_, r)| {
+                    let next = if r.open {
+                        open_outcomes.next()
+                    } else {
+                        outcomes.next()
+                    };
+                    next.unwrap_or(Delivery::Withheld)
+                })
+                .collect();
+            Ok((all, queued))
         })
     };
     let outcomes = match write.await {
@@ -106,10 +146,19 @@ pub async fn deliver(
         }
     };
 
+    let stored_in = |open: bool| {
+        targets
+            .iter()
+            .zip(&outcomes)
+            .any(|((_, r), outcome)| r.open == open && *outcome == Delivery::Stored)
+    };
     if let Some(at) = expires_at
-        && outcomes.contains(&Delivery::Stored)
+        && stored_in(false)
     {
         context.schedule.expires(at);
+    }
+    if stored_in(true) {
+        context.schedule.expires(open_expires_at);
     }
     let mut stored = Vec::new();
     let mut full = Vec::new();
@@ -142,4 +191,40 @@ pub async fn deliver(
         Some(id) => format!("250 2.0.0 Stored as {id}"),
         None => "550 5.1.1 Mailbox no longer exists".into(),
     }
+}
+
+/// Stores every copy, in mailboxes and in open inboxes, or none at all when any of them lacks
+/// room; returns the outcomes of the mailboxes' copies and of the open inboxes' copies.
+fn store_copies(
+    conn: &rusqlite::Connection,
+    copies: &[NewMessage<'_>],
+    opens: &[NewOpenEmail<'_>],
+    open_quota: u64,
+) -> StoreResult<(Vec<Delivery>, Vec<Delivery>)> {
+    let fits = open::fits(conn, opens, open_quota)?;
+    if fits.contains(&false) {
+        let open_outcomes = fits
+            .iter()
+            .map(|fit| {
+                if *fit {
+                    Delivery::Withheld
+                } else {
+                    Delivery::OverQuota
+                }
+            })
+            .collect();
+        return Ok((vec![Delivery::Withheld; copies.len()], open_outcomes));
+    }
+    let outcomes = if copies.is_empty() {
+        Vec::new()
+    } else {
+        messages::deliver_all(conn, copies)?
+    };
+    if outcomes.contains(&Delivery::OverQuota) {
+        return Ok((outcomes, vec![Delivery::Withheld; opens.len()]));
+    }
+    for email in opens {
+        open::insert(conn, email)?;
+    }
+    Ok((outcomes, vec![Delivery::Stored; opens.len()]))
 }

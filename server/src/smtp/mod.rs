@@ -46,6 +46,12 @@ pub struct SmtpContext {
     pub shutdown_grace: Duration,
     /// Told when a commit queued webhook events, so the delivery worker wakes.
     pub webhooks: Arc<crate::webhooks::Outbox>,
+    /// Domains whose addresses without a mailbox receive mail in open inboxes, lower-case.
+    pub open_domains: Vec<String>,
+    /// How long open inboxes keep mail.
+    pub open_retention: Duration,
+    /// Bytes an open inbox may hold: a free mailbox's quota.
+    pub open_quota: u64,
 }
 
 impl SmtpContext {
@@ -67,6 +73,9 @@ impl SmtpContext {
             retention: config.retention,
             shutdown_grace: config.shutdown_grace,
             webhooks: crate::webhooks::Outbox::new(),
+            open_domains: config.checked_open_domains().unwrap_or_default(),
+            open_retention: config.open_retention,
+            open_quota: config.quota,
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
-use crate::store::{accounts, domains};
+use crate::store::{accounts, domains, open};
 
 /// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
@@ -392,7 +392,7 @@ impl Session {
             .await
         {
             Ok(Some(account)) => account,
-            Ok(None) => return "550 5.1.1 No such mailbox here".into(),
+            Ok(None) => return self.open_recipient(address).await,
             Err(e) => {
                 tracing::error!("SMTP recipient lookup failed: {e}");
                 return "451 4.3.0 Temporary failure, try again later".into();
@@ -410,6 +410,42 @@ impl Session {
                 account_id: account.id,
                 address,
                 owner_id: account.owner_id,
+                open: false,
+            });
+        }
+        "250 2.1.5 Recipient OK".into()
+    }
+
+    /// An address without a mailbox: its open inbox when its domain is open (within the quota of
+    /// a free mailbox, per address), else refused.
+    async fn open_recipient(&mut self, address: String) -> String {
+        let domain = address.rsplit_once('@').map_or("", |(_, d)| d);
+        if !self.context.open_domains.iter().any(|d| d == domain) {
+            return "550 5.1.1 No such mailbox here".into();
+        }
+        let lookup = address.clone();
+        let used = match self
+            .context
+            .store
+            .read(move |conn| open::used(conn, &lookup))
+            .await
+        {
+            Ok(used) => used,
+            Err(e) => {
+                tracing::error!("SMTP open inbox lookup failed: {e}");
+                return "451 4.3.0 Temporary failure, try again later".into();
+            }
+        };
+        let quota = self.context.open_quota;
+        if used.saturating_add(self.declared_size as u64) > quota || used >= quota {
+            return "552 5.2.2 Mailbox full".into();
+        }
+        if !self.recipients.iter().any(|r| r.address == address) {
+            self.recipients.push(Recipient {
+                account_id: open::inbox_key(&address),
+                address,
+                owner_id: None,
+                open: true,
             });
         }
         "250 2.1.5 Recipient OK".into()

@@ -166,6 +166,46 @@ const MIGRATIONS: &[&str] = &[
         UPDATE accounts SET unread_count = unread_count + old.is_read - new.is_read
         WHERE id = new.account_id;
     END;",
+    // 6: open inboxes (`/v1`): mail to an address on an open domain that has no mailbox. Kept
+    // apart from mailboxes' mail so it can never be read through `/api`, nor theirs through
+    // `/v1`. Only the raw bytes are stored, like messages. AUTOINCREMENT: `seq` is the long
+    // poll's cursor, so a deleted newest row's number must never come back. `used` per address
+    // is kept by triggers; swept ids are remembered for a while to answer 410.
+    "CREATE TABLE open_messages (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT NOT NULL UNIQUE,
+        address      TEXT NOT NULL,
+        sender       TEXT NOT NULL,
+        from_header  TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        preview_text TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX open_messages_by_address ON open_messages(address, seq);
+    CREATE INDEX open_messages_by_expiry ON open_messages(expires_at);
+    CREATE TABLE open_contents (
+        seq INTEGER PRIMARY KEY REFERENCES open_messages(seq) ON DELETE CASCADE,
+        raw BLOB NOT NULL
+    ) STRICT;
+    CREATE TABLE open_inboxes (
+        address TEXT PRIMARY KEY,
+        used    INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE open_expired (
+        id         TEXT PRIMARY KEY,
+        expired_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX open_expired_by_time ON open_expired(expired_at);
+    CREATE TRIGGER open_added AFTER INSERT ON open_messages BEGIN
+        INSERT INTO open_inboxes (address, used) VALUES (new.address, new.size)
+            ON CONFLICT (address) DO UPDATE SET used = used + new.size;
+    END;
+    CREATE TRIGGER open_removed AFTER DELETE ON open_messages BEGIN
+        UPDATE open_inboxes SET used = used - old.size WHERE address = old.address;
+        DELETE FROM open_inboxes WHERE address = old.address AND used <= 0;
+    END;",
 ];
 
 /// Brings the schema to the latest version; refuses a database from a newer build.

@@ -8,6 +8,7 @@ mod cache;
 pub mod domains;
 pub mod messages;
 mod migrations;
+pub mod open;
 pub mod pro;
 pub mod settings;
 mod space;
