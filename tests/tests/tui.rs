@@ -359,3 +359,126 @@ async fn t_makes_a_throwaway_mailbox_whose_code_y_copies() {
     drop(h);
     server.shutdown().await;
 }
+
+/// Creates `local@mail.cx` through the form and opens its inbox, live.
+async fn open_new_inbox(h: &mut Harness, local: &str) {
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    create_through_the_form(h, local, "secret-password");
+    h.wait_for_text(&format!("Created {local}@mail.cx"), WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("● live", WAIT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_filters_the_inbox_through_the_server_and_esc_shows_all_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
+    open_new_inbox(&mut h, "filter").await;
+    let to = "filter@mail.cx";
+    send_mail(server.smtp_addr, to, "Your invoice", "Total: 12 EUR.").await;
+    send_mail(server.smtp_addr, to, "Weekly digest", "Nothing about money.").await;
+    send_mail(server.smtp_addr, to, "Receipt", "Thanks for the invoice payment.").await;
+    h.wait_for("three messages listed", WAIT, |_, s| s.contains("3 messages"))
+        .await
+        .unwrap();
+
+    // Subject and text both match; the digest does not.
+    h.key(KeyCode::Char('/'));
+    h.type_text("invoice");
+    h.key(KeyCode::Enter);
+    h.wait_for("two matches", WAIT, |_, s| s.contains("2 matches"))
+        .await
+        .unwrap();
+    let screen = h.screen();
+    assert!(screen.contains("“invoice”"), "the filter line stays:\n{screen}");
+    assert!(
+        screen.contains("Your invoice") && screen.contains("Receipt"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Weekly digest"), "{screen}");
+
+    // New mail while filtered: the server decides; a match shows, others do not.
+    send_mail(server.smtp_addr, to, "Another invoice", "Due now.").await;
+    h.wait_for_text("Another invoice", WAIT).await.unwrap();
+    send_mail(server.smtp_addr, to, "Lunch?", "Noon.").await;
+    h.wait_for_text("New mail from Bob Example", WAIT).await.unwrap();
+    h.settle(WAIT).await.unwrap();
+    assert!(h.screen().contains("3 matches") && !h.screen().contains("Lunch?"));
+
+    // A search that finds nothing says so; Esc brings back the whole inbox.
+    h.key(KeyCode::Char('/'));
+    h.type_text(" zebra");
+    h.key(KeyCode::Enter);
+    h.wait_for_text("No message matches “invoice zebra”", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Esc);
+    h.wait_for("all five again", WAIT, |_, s| {
+        s.contains("5 messages") && s.contains("Weekly digest") && !s.contains("“")
+    })
+    .await
+    .unwrap();
+
+    drop(h);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_picks_messages_d_deletes_them_and_shift_d_deletes_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
+    open_new_inbox(&mut h, "bulk").await;
+    let to = "bulk@mail.cx";
+    for subject in ["First", "Second", "Third", "Fourth"] {
+        send_mail(server.smtp_addr, to, subject, "Hi.").await;
+    }
+    h.wait_for("four messages listed", WAIT, |_, s| s.contains("4 messages"))
+        .await
+        .unwrap();
+    let token = Saved::load(&config_dir, &url).0.get(to).unwrap().token.clone();
+    let mailbox = Client::new(&url).with_token(token);
+
+    // Newest first: Fourth, Third, Second, First. Pick Fourth and Second.
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Char(' '));
+    h.wait_for_text("2 selected", WAIT).await.unwrap();
+    h.key(KeyCode::Char('d'));
+    h.wait_for_text("Delete the 2 selected messages", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Deleted 2 messages", WAIT).await.unwrap();
+    let left: Vec<String> = mailbox
+        .messages(1)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.subject)
+        .collect();
+    assert_eq!(left, vec!["Third".to_string(), "First".to_string()]);
+    assert!(h.screen().contains("2 messages"));
+
+    // D asks once, then the server empties the mailbox; the mailbox itself stays.
+    h.key(KeyCode::Char('D'));
+    h.wait_for_text("Delete every message of bulk@mail.cx", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("No mail yet", WAIT).await.unwrap();
+    assert!(mailbox.messages(1).await.unwrap().messages.is_empty());
+    let me = mailbox.me().await.unwrap();
+    assert_eq!((me.messages, me.used), (0, 0));
+
+    drop(h);
+    server.shutdown().await;
+}

@@ -73,6 +73,14 @@ pub enum Action {
     },
     /// Delete a message on the server.
     DeleteMessage { address: String, id: Uuid },
+    /// Ask before deleting the messages picked with `space`.
+    AskDeleteMessages { address: String, ids: Vec<Uuid> },
+    /// Delete these messages on the server, one after the other.
+    DeleteMessages { address: String, ids: Vec<Uuid> },
+    /// Ask before deleting every message of a mailbox.
+    AskDeleteAll(String),
+    /// Delete every message of a mailbox (`DELETE /api/messages`).
+    DeleteAll(String),
     /// Show a message's raw source.
     ViewSource { address: String, id: Uuid },
     /// Download an attachment into the downloads directory.
@@ -126,6 +134,13 @@ pub enum Reply {
         page: u32,
         result: Result<MessageList, ClientError>,
     },
+    /// `GET /api/messages?page=N&q=TEXT`: a page of a filtered inbox, for the search `query`.
+    Found {
+        address: String,
+        query: String,
+        page: u32,
+        result: Result<MessageList, ClientError>,
+    },
     /// `GET /api/messages/{id}`.
     Message {
         address: String,
@@ -142,6 +157,18 @@ pub enum Reply {
     MessageDeleted {
         address: String,
         id: Uuid,
+        result: Result<(), ClientError>,
+    },
+    /// `DELETE /api/messages/{id}` for each picked message: those deleted (or already gone),
+    /// and the error that stopped the rest, if one did.
+    MessagesDeleted {
+        address: String,
+        deleted: Vec<Uuid>,
+        error: Option<ClientError>,
+    },
+    /// `DELETE /api/messages`.
+    AllDeleted {
+        address: String,
         result: Result<(), ClientError>,
     },
     /// `GET /api/messages/{id}/source`.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, MouseEvent, MouseEventKind};
-use mailcx_common::{AccountToken, Client, ClientError, Credentials, ErrorCode, Timestamp};
+use mailcx_common::{AccountToken, Client, ClientError, Credentials, ErrorCode, MessageList, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 use tokio::sync::mpsc::UnboundedSender;
@@ -422,6 +422,31 @@ impl App {
                     Reply::MessageDeleted { address, id, result }
                 });
             }
+            Action::AskDeleteMessages { address, ids } => self.popups.push(Popup::Confirm {
+                title: "Delete messages".into(),
+                text: format!(
+                    "Delete the {} selected messages from {address}? This cannot be undone.",
+                    ids.len()
+                ),
+                yes: "delete",
+                on_yes: Some(Action::DeleteMessages { address, ids }),
+            }),
+            Action::DeleteMessages { address, ids } => self.delete_messages(address, ids),
+            Action::AskDeleteAll(address) => self.popups.push(Popup::Confirm {
+                title: "Delete all mail".into(),
+                text: format!("Delete every message of {address}? The mailbox stays. This cannot be undone."),
+                yes: "delete all",
+                on_yes: Some(Action::DeleteAll(address)),
+            }),
+            Action::DeleteAll(address) => {
+                let Some(client) = self.mailbox_client(&address) else {
+                    return;
+                };
+                self.spawn("Deleting all mail", async move {
+                    let result = client.delete_all_messages().await;
+                    Reply::AllDeleted { address, result }
+                });
+            }
             Action::ViewSource { address, id } => {
                 let Some(client) = self.mailbox_client(&address) else {
                     return;
@@ -614,27 +639,27 @@ impl App {
                 Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
                 Err(e) => self.error_popup(&format!("Cannot delete {address}"), &e),
             },
+            Reply::Found {
+                address,
+                query,
+                page,
+                result,
+            } => {
+                // Only the answer for the search on screen: the person may have typed on.
+                if self.inbox_mut(&address).is_some_and(|i| i.query() == query) {
+                    self.on_page(address, page, result);
+                }
+            }
             Reply::Page {
                 address,
                 page,
                 result,
-            } => match result {
-                Ok(list) => {
-                    let next = self
-                        .inbox_mut(&address)
-                        .and_then(|inbox| inbox.apply_page(page, list.messages));
-                    if let Some(next) = next {
-                        self.update(next);
-                    }
+            } => {
+                // Asked before a filter applied: the filtered list must not get it.
+                if self.inbox_mut(&address).is_some_and(|i| i.query().is_empty()) {
+                    self.on_page(address, page, result);
                 }
-                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
-                Err(e) => {
-                    if let Some(inbox) = self.inbox_mut(&address) {
-                        inbox.page_failed(e.to_string());
-                        self.error_popup("Cannot load the messages", &e);
-                    }
-                }
-            },
+            }
             Reply::Message { address, id, result } => match result {
                 Ok(message) => {
                     let unread = !message.is_read;
@@ -679,6 +704,39 @@ impl App {
                 Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
                 Err(e) => self.error_popup("Cannot delete the message", &e),
             },
+            Reply::MessagesDeleted {
+                address,
+                deleted,
+                error,
+            } => {
+                if let Some(inbox) = self.inbox_mut(&address) {
+                    for id in &deleted {
+                        inbox.remove(*id);
+                    }
+                }
+                match error {
+                    None => self
+                        .status
+                        .notice(format!("Deleted {} messages", deleted.len()), Tone::Info),
+                    Some(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                    Some(e) => {
+                        self.error_popup(&format!("Deleted {} messages, then failed", deleted.len()), &e)
+                    }
+                }
+            }
+            Reply::AllDeleted { address, result } => match result {
+                Ok(()) => {
+                    while matches!(self.screens.last(), Some(Screen::Reader(_) | Screen::Source(_))) {
+                        self.screens.pop();
+                    }
+                    // Reload rather than empty the list: mail may have arrived since.
+                    self.update(Action::ReloadInbox(address.clone()));
+                    self.status
+                        .notice(format!("Deleted all mail of {address}"), Tone::Info);
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self.error_popup("Cannot delete the mail", &e),
+            },
             Reply::Source { address, id, result } => match result {
                 Ok(download) => {
                     if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id) {
@@ -711,6 +769,27 @@ impl App {
         }
     }
 
+    /// A page of an inbox arrived (or could not be loaded).
+    fn on_page(&mut self, address: String, page: u32, result: Result<MessageList, ClientError>) {
+        match result {
+            Ok(list) => {
+                let next = self
+                    .inbox_mut(&address)
+                    .and_then(|inbox| inbox.apply_page(page, list.messages));
+                if let Some(next) = next {
+                    self.update(next);
+                }
+            }
+            Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+            Err(e) => {
+                if let Some(inbox) = self.inbox_mut(&address) {
+                    inbox.page_failed(e.to_string());
+                    self.error_popup("Cannot load the messages", &e);
+                }
+            }
+        }
+    }
+
     fn on_live(&mut self, address: String, event: LiveEvent) {
         let Some(inbox) = self.inbox_mut(&address) else {
             return;
@@ -722,6 +801,12 @@ impl App {
                 self.load_page(address, 1);
             }
             LiveEvent::Disconnected { retry_in, reason } => inbox.live = Live::Offline { retry_in, reason },
+            LiveEvent::Email(email) if !inbox.query().is_empty() => {
+                // Filtered: the server decides whether the new mail matches.
+                let from = format::from_name(&email.from, &email.sender);
+                self.status.notice(format!("New mail from {from}"), Tone::Good);
+                self.load_page(address, 1);
+            }
             LiveEvent::Email(email) => {
                 let from = format::from_name(&email.from, &email.sender);
                 let subject = format::one_line(&email.subject);
@@ -1049,17 +1134,56 @@ impl App {
         if page > 1 {
             inbox.loading_more = true;
         }
-        let label = if page == 1 {
-            "Loading messages"
-        } else {
-            "Loading more messages"
+        let query = inbox.query().to_string();
+        let label = match (page, query.is_empty()) {
+            (_, false) => "Searching",
+            (1, true) => "Loading messages",
+            _ => "Loading more messages",
         };
+        if !query.is_empty() {
+            self.spawn(label, async move {
+                let result = client.search_messages(&query, page).await;
+                Reply::Found {
+                    address,
+                    query,
+                    page,
+                    result,
+                }
+            });
+            return;
+        }
         self.spawn(label, async move {
             let result = client.messages(page).await;
             Reply::Page {
                 address,
                 page,
                 result,
+            }
+        });
+    }
+
+    /// Deletes the picked messages one after the other (the API deletes one per request), in
+    /// the background; stops at the first error other than "already gone".
+    fn delete_messages(&mut self, address: String, ids: Vec<uuid::Uuid>) {
+        let Some(client) = self.mailbox_client(&address) else {
+            return;
+        };
+        self.spawn("Deleting the messages", async move {
+            let mut deleted = Vec::new();
+            let mut error = None;
+            for id in ids {
+                match client.delete_message(id).await {
+                    Ok(()) | Err(ClientError::Api { status: 404, .. }) => deleted.push(id),
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            Reply::MessagesDeleted {
+                address,
+                deleted,
+                error,
             }
         });
     }

@@ -372,3 +372,139 @@ async fn a_reload_keeps_the_cursor_on_its_message() {
     h.answer(page(fewer));
     assert_eq!(selected(&h), Uuid::from_u128(1));
 }
+
+/// The summaries of `messages()` whose ids are listed, in that order.
+fn only(ids: &[u128]) -> Vec<MessageSummary> {
+    let all = messages();
+    ids.iter()
+        .map(|n| all.iter().find(|m| m.id == Uuid::from_u128(*n)).unwrap().clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn slash_filters_through_the_server_and_esc_clears() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    h.key(KeyCode::Char('/'));
+    // While typing, letters go to the line, not to the keys (`q` does not leave, `d` asks nothing).
+    h.type_text("sign qd");
+    h.key(KeyCode::Backspace);
+    h.key(KeyCode::Backspace);
+    assert!(h.app.popups().is_empty() && h.app.screens().len() == 2);
+    snap!("filter_typing", h);
+    h.resize(40, 12);
+    snap!("filter_typing_40x12", h);
+    h.resize(80, 24);
+
+    // ⏎ asks the server; its answer replaces the list, the line stays.
+    h.key(KeyCode::Enter);
+    assert!(h.screen().contains("Searching"));
+    h.answer(Reply::Found {
+        address: ADDRESS.into(),
+        query: "sign".into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: only(&[3]),
+            page: 1,
+        }),
+    });
+    assert_eq!(inbox(&h).query(), "sign");
+    assert_eq!(inbox(&h).messages().len(), 1);
+    snap!("filter_applied", h);
+    h.resize(40, 12);
+    snap!("filter_applied_40x12", h);
+    h.resize(80, 24);
+
+    // An unfiltered page that was on its way does not undo the filter.
+    h.send(Action::Net {
+        task: 0,
+        reply: page(messages()),
+    });
+    assert_eq!(inbox(&h).messages().len(), 1);
+
+    // Nothing found: it says so, and how to get back.
+    h.key(KeyCode::Char('/'));
+    h.type_text("zz");
+    h.key(KeyCode::Enter);
+    h.answer(Reply::Found {
+        address: ADDRESS.into(),
+        query: "signzz".into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: Vec::new(),
+            page: 1,
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("No message matches “signzz”"), "{screen}");
+
+    // Esc drops the filter and shows everything again; a second Esc leaves the inbox.
+    h.key(KeyCode::Esc);
+    assert_eq!(inbox(&h).query(), "");
+    h.answer(page(messages()));
+    assert_eq!(inbox(&h).messages().len(), 3);
+    assert!(!h.screen().contains("“"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.app.screens().len(), 1);
+}
+
+#[tokio::test]
+async fn space_picks_rows_and_d_deletes_them_after_one_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    // space picks and moves down: the first and the third.
+    h.key(KeyCode::Char(' '));
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Char(' '));
+    assert_eq!(inbox(&h).marked(), vec![Uuid::from_u128(3), Uuid::from_u128(1)]);
+    snap!("inbox_marked", h);
+    h.key(KeyCode::Char('d'));
+    snap!("delete_marked_confirm", h);
+    h.resize(40, 12);
+    snap!("delete_marked_confirm_40x12", h);
+    h.resize(80, 24);
+    // ⏎ does not confirm; only y does.
+    h.key(KeyCode::Enter);
+    assert!(h.app.popups().is_empty() && !h.app.is_busy());
+    h.key(KeyCode::Char('d'));
+    h.key(KeyCode::Char('y'));
+    assert!(h.screen().contains("Deleting the messages"));
+    // The server deleted the first, then failed: the list drops only that one and says why.
+    h.answer(Reply::MessagesDeleted {
+        address: ADDRESS.into(),
+        deleted: vec![Uuid::from_u128(3)],
+        error: Some(mailcx_common::ClientError::Transport("connection reset".into())),
+    });
+    assert_eq!(inbox(&h).messages().len(), 2);
+    assert_eq!(inbox(&h).marked(), vec![Uuid::from_u128(1)]);
+    assert!(h.screen().contains("Deleted 1 messages, then failed"));
+
+    // Esc first clears the selection, and only then leaves.
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc);
+    assert!(inbox(&h).marked().is_empty());
+    assert_eq!(h.app.screens().len(), 2);
+}
+
+#[tokio::test]
+async fn shift_d_deletes_all_mail_after_one_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    h.key(KeyCode::Char('D'));
+    snap!("delete_all_confirm", h);
+    h.resize(40, 12);
+    snap!("delete_all_confirm_40x12", h);
+    h.resize(80, 24);
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.popups().is_empty() && !h.app.is_busy());
+    h.key(KeyCode::Char('D'));
+    h.key(KeyCode::Char('y'));
+    h.answer(Reply::AllDeleted {
+        address: ADDRESS.into(),
+        result: Ok(()),
+    });
+    // The list is asked for again (mail may have come meanwhile).
+    assert!(h.screen().contains("Deleted all mail of demo@mail.cx"));
+    h.answer(page(Vec::new()));
+    assert!(h.screen().contains("No mail yet"));
+}

@@ -9,11 +9,12 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{MessageSummary, NewEmail};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use uuid::Uuid;
 
+use super::filter::{Filter, FilterKey};
 use super::{Ctx, WHEEL_STEP};
 use crate::action::{Action, Want};
 use crate::app::ServerInfo;
@@ -35,14 +36,20 @@ pub const HINTS: &[Hint] = &[
     hint("d", "delete"),
     hint("r", "refresh"),
     hint("q", "back"),
+    more("/", "filter (server search)"),
+    more("space", "select; d deletes the selection"),
+    more("D", "delete all mail"),
     more("Y", "all codes and links"),
     more("N", "read the newest"),
     more("c", "copy address"),
     more("PgUp/PgDn", "page up/down"),
     more("g/G", "first/last"),
-    more("Esc", "back"),
+    more("Esc", "clear selection, filter; back"),
     hint("?", "help"),
 ];
+
+/// The keys while a filter is typed: everything else goes into the line.
+pub const FILTER_HINTS: &[Hint] = &[hint("⏎", "search"), hint("Esc", "clear"), hint("⌫", "erase")];
 
 /// The state of the live connection, shown in the inbox's title.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +92,10 @@ pub struct Inbox {
     pub live: Live,
     /// Why the last page could not be loaded.
     pub error: Option<String>,
+    /// The search typed after `/`; the list shows only what the server found for it.
+    filter: Filter,
+    /// Messages picked with `space`, for `d` to delete together.
+    marked: HashSet<Uuid>,
     rows_area: Rect,
 }
 
@@ -107,6 +118,8 @@ impl Inbox {
             reloading: false,
             live: Live::Connecting,
             error: None,
+            filter: Filter::default(),
+            marked: HashSet::new(),
             rows_area: Rect::default(),
         }
     }
@@ -119,6 +132,29 @@ impl Inbox {
     /// The selected message.
     pub fn selected(&self) -> Option<&MessageSummary> {
         self.messages.get(self.selected)
+    }
+
+    /// The keys that work now: the filter line's while it is typed, else the inbox's.
+    pub fn hints(&self) -> Vec<Hint> {
+        if self.filter.is_typing() {
+            FILTER_HINTS.to_vec()
+        } else {
+            HINTS.to_vec()
+        }
+    }
+
+    /// The applied search (`GET /api/messages?q=`); empty when the list is unfiltered.
+    pub fn query(&self) -> &str {
+        self.filter.query()
+    }
+
+    /// The messages picked with `space`, in list order.
+    pub fn marked(&self) -> Vec<Uuid> {
+        self.messages
+            .iter()
+            .filter(|m| self.marked.contains(&m.id))
+            .map(|m| m.id)
+            .collect()
     }
 
     /// The message with this id, if loaded.
@@ -154,6 +190,8 @@ impl Inbox {
         if let Some((id, at)) = keep {
             let found = id.and_then(|id| self.messages.iter().position(|m| m.id == id));
             self.selected = found.unwrap_or(at).min(self.messages.len().saturating_sub(1));
+            // What left the list (deleted, or filtered out) cannot stay picked.
+            self.marked.retain(|id| self.known.contains(id));
         }
         self.loaded = true;
         self.error = None;
@@ -244,6 +282,7 @@ impl Inbox {
         if let Some(at) = self.messages.iter().position(|m| m.id == id) {
             let m = self.messages.remove(at);
             self.known.remove(&id);
+            self.marked.remove(&id);
             if !m.is_read {
                 self.unread -= 1;
             }
@@ -269,18 +308,37 @@ impl Inbox {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if self.filter.is_typing() {
+            return match self.filter.on_key(key) {
+                FilterKey::Kept => None,
+                FilterKey::Apply(_) | FilterKey::Clear => self.refilter(),
+            };
+        }
+        // `space` picks rows here; elsewhere it pages down.
+        if is_char(&key, ' ') {
+            return self.toggle_mark();
+        }
         if let Some(m) = keys::movement(&key) {
             return self.move_by(m);
         }
         match key.code {
             KeyCode::Enter => self.open(),
-            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Esc => self.escape(),
             _ if is_char(&key, 'q') => Some(Action::Back),
+            _ if is_char(&key, '/') => {
+                self.filter.start();
+                None
+            }
+            _ if is_char(&key, 'd') && !self.marked.is_empty() => Some(Action::AskDeleteMessages {
+                address: self.address.clone(),
+                ids: self.marked(),
+            }),
             _ if is_char(&key, 'd') => self.selected().map(|m| Action::AskDeleteMessage {
                 address: self.address.clone(),
                 id: m.id,
                 subject: m.subject.clone(),
             }),
+            _ if is_char(&key, 'D') => Some(Action::AskDeleteAll(self.address.clone())),
             _ if is_char(&key, 'r') => Some(Action::ReloadInbox(self.address.clone())),
             _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
             _ if is_char(&key, 'y') => self.take(Want::Code),
@@ -293,6 +351,35 @@ impl Inbox {
             _ if is_char(&key, '?') => Some(Action::Help),
             _ => None,
         }
+    }
+
+    /// `Esc` undoes the nearest thing first: the selection, then the filter, then leaves.
+    fn escape(&mut self) -> Option<Action> {
+        if !self.marked.is_empty() {
+            self.marked.clear();
+            return None;
+        }
+        if self.filter.clear() {
+            return self.refilter();
+        }
+        Some(Action::Back)
+    }
+
+    /// The search changed: the list is asked for again, replacing what it showed.
+    fn refilter(&mut self) -> Option<Action> {
+        self.reloading = true;
+        self.to_end = false;
+        self.marked.clear();
+        Some(Action::ReloadInbox(self.address.clone()))
+    }
+
+    /// Picks or unpicks the selected row and moves to the next, to pick several in a row.
+    fn toggle_mark(&mut self) -> Option<Action> {
+        let id = self.selected()?.id;
+        if !self.marked.remove(&id) {
+            self.marked.insert(id);
+        }
+        self.move_by(Move::By(1))
     }
 
     /// Takes a code or link out of the selected message (its body is fetched by the app).
@@ -351,10 +438,23 @@ impl Inbox {
 
     /// Draws the visible rows only.
     pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        // The filter line sits above the list while a search is typed or applies.
+        let area = if self.filter.is_shown() && area.height > 3 {
+            let [line, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+            self.filter.render(frame, line);
+            rest
+        } else {
+            area
+        };
+        let noun = if self.filter.query().is_empty() {
+            ("message", "messages")
+        } else {
+            ("match", "matches")
+        };
         let count = match (self.messages.len(), self.exhausted) {
-            (1, true) => "1 message".to_string(),
-            (n, true) => format!("{n} messages"),
-            (n, false) => format!("{n}+ messages"),
+            (1, true) => format!("1 {}", noun.0),
+            (n, true) => format!("{n} {}", noun.1),
+            (n, false) => format!("{n}+ {}", noun.1),
         };
         let live = match &self.live {
             Live::Connecting => Span::styled(format!(" {} connecting ", ctx.spinner), theme::dim()),
@@ -369,6 +469,12 @@ impl Inbox {
             title.push(Span::styled(
                 format!("· {count} · {} unread ", self.unread),
                 theme::dim(),
+            ));
+        }
+        if !self.marked.is_empty() {
+            title.push(Span::styled(
+                format!("· {} selected ", self.marked.len()),
+                theme::focused(),
             ));
         }
         if self.new_above > 0 {
@@ -389,6 +495,10 @@ impl Inbox {
             let text = match (&self.error, self.loaded) {
                 (Some(error), _) => Text::styled(format!("\n{error}"), theme::error()),
                 (None, false) => Text::styled(format!("\n{} Loading messages…", ctx.spinner), theme::dim()),
+                (None, true) if !self.filter.query().is_empty() => Text::from(format!(
+                    "\nNo message matches “{}”.\nEsc shows them all again.",
+                    format::one_line(self.filter.query())
+                )),
                 (None, true) => empty_text(&self.address, &ctx.server),
             };
             frame.render_widget(Paragraph::new(text).centered().block(block), area);
@@ -413,7 +523,7 @@ impl Inbox {
         let end = (self.offset + height).min(self.messages.len());
         let rows = self.messages[self.offset..end]
             .iter()
-            .map(|m| message_row(m, ctx));
+            .map(|m| message_row(m, self.marked.contains(&m.id), ctx));
         let header = Row::new(["", "From", "Subject", "Size", "Age"]).style(theme::dim());
         let table = Table::new(
             rows,
@@ -434,8 +544,8 @@ impl Inbox {
     }
 }
 
-/// One row: unread marker, sender's name, subject and preview, size, age.
-fn message_row<'a>(m: &'a MessageSummary, ctx: &Ctx) -> Row<'a> {
+/// One row: picked (✓) or unread (●) marker, sender's name, subject and preview, size, age.
+fn message_row<'a>(m: &'a MessageSummary, marked: bool, ctx: &Ctx) -> Row<'a> {
     let style = if m.is_read { theme::dim() } else { theme::unread() };
     let subject = if m.subject.trim().is_empty() {
         "(no subject)".to_string()
@@ -448,7 +558,11 @@ fn message_row<'a>(m: &'a MessageSummary, ctx: &Ctx) -> Row<'a> {
         Span::styled(format::one_line(&m.preview_text), theme::dim()),
     ]);
     Row::new(vec![
-        Cell::from(if m.is_read { " " } else { "●" }).style(theme::ok()),
+        match (marked, m.is_read) {
+            (true, _) => Cell::from("✓").style(theme::focused()),
+            (false, true) => Cell::from(" "),
+            (false, false) => Cell::from("●").style(theme::ok()),
+        },
         Cell::from(format::from_name(&m.from, &m.sender)).style(style),
         Cell::from(text),
         Cell::from(Line::from(format::size(m.size)).right_aligned()),

@@ -2,6 +2,7 @@
 //! A screen changes its own state directly and returns an [`Action`] for anything beyond it.
 
 pub mod create;
+pub mod filter;
 pub mod home;
 pub mod inbox;
 pub mod reader;
@@ -139,7 +140,7 @@ impl Screen {
             Screen::Home(s) => s.hints(),
             Screen::Create(_) => create::HINTS.to_vec(),
             Screen::SignIn(_) => signin::HINTS.to_vec(),
-            Screen::Inbox(_) => inbox::HINTS.to_vec(),
+            Screen::Inbox(s) => s.hints(),
             Screen::Reader(s) => s.hints(),
             Screen::Source(_) => source::HINTS.to_vec(),
         }
