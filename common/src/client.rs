@@ -57,6 +57,8 @@ pub struct Client {
     token: Option<String>,
     /// How many times a 429 is retried after waiting `Retry-After`.
     rate_limit_retries: u32,
+    /// The server's backoff gate, shared by every clone; used only when 429s are retried.
+    gate: std::sync::Arc<crate::gate::RateGate>,
 }
 
 impl Client {
@@ -74,6 +76,7 @@ impl Client {
             base: server_address(base_url).to_string(),
             token: None,
             rate_limit_retries: 0,
+            gate: Default::default(),
         }
     }
 
@@ -86,11 +89,17 @@ impl Client {
     }
 
     /// The same client, retrying a 429 up to `retries` times after the server's `Retry-After`.
+    /// Every clone then waits on one gate: after a 429 all its requests wait out `Retry-After`.
     pub fn retry_rate_limited(&self, retries: u32) -> Self {
         Client {
             rate_limit_retries: retries,
             ..self.clone()
         }
+    }
+
+    /// How long requests still wait because the server answered 429, if they wait now.
+    pub fn rate_limited_for(&self) -> Option<Duration> {
+        self.gate.remaining()
     }
 
     /// The base URL this client talks to.
@@ -182,6 +191,9 @@ impl Client {
     /// Opens `/api/ws`, authenticates with this client's token and waits for `auth_ok`.
     pub async fn subscribe(&self) -> Result<Subscription, ClientError> {
         let token = self.token.clone().unwrap_or_default();
+        if self.rate_limit_retries > 0 {
+            let _turn = self.gate.pass().await;
+        }
         let url = format!("{}/api/ws", self.base.replacen("http", "ws", 1));
         let connect = tokio_tungstenite::connect_async(url.as_str());
         let (mut socket, _) = tokio::time::timeout(WS_HANDSHAKE_DEADLINE, connect)
@@ -233,18 +245,25 @@ impl Client {
             if let Some(body) = body {
                 request = request.json(body);
             }
+            // Held until the answer is in, while requests go single file after a 429.
+            let turn = match self.rate_limit_retries {
+                0 => None,
+                _ => self.gate.pass().await,
+            };
             let response = request.send().await.map_err(|e| self.transport(e))?;
             if response.status().is_success() {
                 return Ok(response);
             }
             let error = error_from(response).await;
+            drop(turn);
             match &error {
                 ClientError::Api {
                     retry_after: Some(secs),
                     ..
                 } if retries > 0 => {
                     retries -= 1;
-                    tokio::time::sleep(Duration::from_secs((*secs).max(1))).await;
+                    // The next pass waits it out, and so does every other request.
+                    self.gate.close(*secs);
                 }
                 _ => return Err(error),
             }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod error;
+pub mod gate;
 pub mod pro;
 pub mod types;
 pub mod validate;

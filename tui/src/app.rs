@@ -173,6 +173,26 @@ impl App {
         self.status.busy()
     }
 
+    /// When the loop must wake up by itself to redraw: a spinner tick while a request runs, the
+    /// next second of an offline inbox's countdown; `None` when nothing on screen moves.
+    pub fn next_wake(&self) -> Option<std::time::Duration> {
+        if self.is_busy() {
+            return Some(crate::run::SPINNER_TICK);
+        }
+        match self.screens.last() {
+            Some(Screen::Inbox(inbox)) => match inbox.live {
+                Live::Offline { retry_at, .. } => {
+                    let left = retry_at.saturating_duration_since(std::time::Instant::now());
+                    // Just past the next whole second, when the countdown's number changes.
+                    let to_next = left.as_nanos() % 1_000_000_000;
+                    (!left.is_zero()).then(|| std::time::Duration::from_nanos(to_next as u64 + 1_000_000))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Advances the spinner.
     pub fn tick(&mut self) {
         self.status.tick();
@@ -387,8 +407,17 @@ impl App {
             },
             Action::LoadPage { address, page } => self.load_page(address, page),
             Action::ReloadInbox(address) => {
+                let mut reconnect = false;
                 if let Some(inbox) = self.inbox_mut(&address) {
                     inbox.reloading = true;
+                    // `r` also retries an offline live connection now, not after its countdown.
+                    if matches!(inbox.live, Live::Offline { .. }) {
+                        inbox.live = Live::Connecting;
+                        reconnect = true;
+                    }
+                }
+                if reconnect && let Some(client) = self.mailbox_client(&address) {
+                    self.start_live(address.clone(), client);
                 }
                 self.load_page(address, 1);
             }
@@ -506,8 +535,7 @@ impl App {
             }
             Reply::Domains(Err(e)) => {
                 self.ctx.domains_error = Some(e.to_string());
-                self.popups
-                    .push(Popup::error("Cannot load the server's domains", e.to_string()));
+                self.error_popup("Cannot load the server's domains", &e);
             }
             Reply::Created { address, result } => {
                 let form = self.screens.iter_mut().rev().find_map(|s| match s {
@@ -800,7 +828,10 @@ impl App {
                 // Mail may have arrived while the socket was down (or opening): catch up.
                 self.load_page(address, 1);
             }
-            LiveEvent::Disconnected { retry_in, reason } => inbox.live = Live::Offline { retry_in, reason },
+            LiveEvent::Disconnected { retry_in, reason } => {
+                let retry_at = std::time::Instant::now() + retry_in;
+                inbox.live = Live::Offline { retry_at, reason }
+            }
             LiveEvent::Email(email) if !inbox.query().is_empty() => {
                 // Filtered: the server decides whether the new mail matches.
                 let from = format::from_name(&email.from, &email.sender);
@@ -820,7 +851,7 @@ impl App {
             }
             LiveEvent::Refused(e) => {
                 inbox.live = Live::Offline {
-                    retry_in: std::time::Duration::ZERO,
+                    retry_at: std::time::Instant::now(),
                     reason: e.to_string(),
                 }
             }
@@ -1038,8 +1069,23 @@ impl App {
         }
     }
 
+    /// Shows an error in a popup, once: the same error from a burst of requests is one popup,
+    /// and a 429 left over after the retries is a notice, not a popup per request.
     fn error_popup(&mut self, title: &str, error: &ClientError) {
-        self.popups.push(Popup::error(title, error.to_string()));
+        if error.code() == Some(ErrorCode::RateLimited) {
+            self.status.notice(
+                "The server is limiting requests; try again in a moment",
+                Tone::Bad,
+            );
+            return;
+        }
+        let text = error.to_string();
+        let shown = self.popups.iter().any(
+            |p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text),
+        );
+        if !shown {
+            self.popups.push(Popup::error(title, text));
+        }
     }
 
     fn back(&mut self) {
@@ -1218,6 +1264,7 @@ impl App {
     pub fn render(&mut self, frame: &mut Frame) {
         self.ctx.now = self.clock.unwrap_or_else(chrono::Utc::now);
         self.ctx.spinner = self.status.spinner();
+        self.status.set_rate_limited(self.client.rate_limited_for());
         let [title, body, status_bar, key_bar] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Fill(1),

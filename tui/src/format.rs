@@ -41,6 +41,11 @@ pub fn ago(now: Timestamp, then: Timestamp) -> String {
     }
 }
 
+/// A duration in whole seconds, rounded up: what a countdown shows.
+pub fn whole_seconds(d: std::time::Duration) -> u64 {
+    d.as_millis().div_ceil(1000) as u64
+}
+
 /// `2025-01-15 10:30 UTC`.
 pub fn date(t: Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()

@@ -16,7 +16,7 @@ use crate::embedded;
 use crate::run::{LoopStats, run_loop};
 
 /// How many times a request answered 429 is retried (after the server's `Retry-After`).
-const RATE_LIMIT_RETRIES: u32 = 5;
+const RATE_LIMIT_RETRIES: u32 = 10;
 
 /// Mouse reporting: clicks and wheel (1000) in SGR encoding (1006). Not crossterm's
 /// `EnableMouseCapture`, which also reports every mouse move and would wake the app for nothing.
@@ -41,7 +41,7 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 anyhow::bail!("--server must be an http:// or https:// URL, not {url:?}");
             }
-            let client = Client::new(&url).retry_rate_limited(RATE_LIMIT_RETRIES);
+            let client = remote_client(&url);
             // The client's address, without a trailing `/api`: the one shown and keyed on.
             let url = client.base_url().to_string();
             (ServerInfo::Remote { url }, client, None)
@@ -70,6 +70,11 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
     let mut app = App::new(settings, tx);
     app.start();
     Ok(Prepared { app, actions, server })
+}
+
+/// The client of a remote server: 429s are retried behind the server's one backoff gate.
+pub fn remote_client(url: &str) -> Client {
+    Client::new(url).retry_rate_limited(RATE_LIMIT_RETRIES)
 }
 
 /// Runs the app in the terminal until the person quits.

@@ -1,5 +1,6 @@
-//! The live connection of an open inbox: `/api/ws` through `Client::subscribe`, reopened with
-//! growing waits after the server restarts or the network breaks.
+//! The live connection of an open inbox: `/api/ws` through `Client::subscribe`, reopened after
+//! the server restarts or the network breaks: every 2 s at most for the first minute of an outage
+//! (a restarted server is back within seconds), then with growing waits.
 
 use std::time::Duration;
 
@@ -11,11 +12,31 @@ use crate::action::{Action, LiveEvent};
 
 /// First wait before reconnecting; doubles after each failure.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// Longest wait between attempts in the first minute of an outage.
+const QUICK_RETRY: Duration = Duration::from_secs(2);
+/// How long an outage is retried quickly before the waits grow.
+const QUICK_FOR: Duration = Duration::from_secs(60);
 /// Longest wait between reconnection attempts.
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
+/// Whole seconds until `at`, rounded up (a countdown shows 1 until the moment, never 0 early).
+pub fn seconds_left(at: std::time::Instant) -> u64 {
+    crate::format::whole_seconds(at.saturating_duration_since(std::time::Instant::now()))
+}
+
+/// The wait before the next attempt, `attempt` failures (from 0) and `outage` into an outage.
+pub fn retry_wait(attempt: u32, outage: Duration) -> Duration {
+    let grown = FIRST_RETRY.saturating_mul(2u32.saturating_pow(attempt.min(16)));
+    let cap = if outage < QUICK_FOR {
+        QUICK_RETRY
+    } else {
+        MAX_RETRY
+    };
+    grown.min(cap)
+}
+
 /// Starts the live connection of `address` (whose token `client` carries). Abort the returned
-/// handle when the inbox closes.
+/// handle when the inbox closes; to retry at once, start a new one.
 pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> AbortHandle {
     let send = move |event| {
         tx.send(Action::Live {
@@ -25,11 +46,13 @@ pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> Ab
         .is_ok()
     };
     tokio::spawn(async move {
-        let mut retry = FIRST_RETRY;
+        let mut attempt = 0;
+        let mut outage_began = None;
         loop {
             let reason = match client.subscribe().await {
                 Ok(mut subscription) => {
-                    retry = FIRST_RETRY;
+                    attempt = 0;
+                    outage_began = None;
                     if !send(LiveEvent::Connected) {
                         return;
                     }
@@ -57,15 +80,35 @@ pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> Ab
                 }
                 Err(e) => e.to_string(),
             };
-            if !send(LiveEvent::Disconnected {
-                retry_in: retry,
-                reason,
-            }) {
+            let began = *outage_began.get_or_insert_with(tokio::time::Instant::now);
+            let retry_in = retry_wait(attempt, began.elapsed());
+            attempt += 1;
+            if !send(LiveEvent::Disconnected { retry_in, reason }) {
                 return;
             }
-            tokio::time::sleep(retry).await;
-            retry = (retry * 2).min(MAX_RETRY);
+            tokio::time::sleep(retry_in).await;
         }
     })
     .abort_handle()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_retried_every_two_seconds_at_most_then_less_often() {
+        let secs = |s| Duration::from_secs(s);
+        assert_eq!(retry_wait(0, secs(0)), FIRST_RETRY);
+        assert_eq!(retry_wait(1, secs(1)), secs(1));
+        assert_eq!(retry_wait(2, secs(2)), secs(2));
+        assert_eq!(
+            retry_wait(9, secs(40)),
+            secs(2),
+            "a restarted server is seen within 2 s"
+        );
+        assert_eq!(retry_wait(30, secs(59)), secs(2));
+        assert_eq!(retry_wait(30, secs(60)), MAX_RETRY, "then the waits grow");
+        assert_eq!(retry_wait(u32::MAX, secs(3600)), MAX_RETRY);
+    }
 }

@@ -1,5 +1,6 @@
-//! The event loop: waits for a terminal event, a background answer, or (only while a request
-//! runs) a spinner tick, applies it, and redraws only when something changed. Idle, it sleeps.
+//! The event loop: waits for a terminal event, a background answer, or (only while something on
+//! screen moves: a spinner, a countdown) a tick, applies it, and redraws only when something
+//! changed. Idle, it sleeps.
 
 use std::io;
 use std::time::Duration;
@@ -55,7 +56,7 @@ where
                 copy(&text);
             }
         }
-        let busy = app.is_busy();
+        let wake = app.next_wake();
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(event)) => dirty = app.handle_event(event),
@@ -70,7 +71,7 @@ where
                 }
                 dirty = true;
             }
-            () = tokio::time::sleep(SPINNER_TICK), if busy => {
+            () = tokio::time::sleep(wake.unwrap_or(SPINNER_TICK)), if wake.is_some() => {
                 app.tick();
                 dirty = true;
             }

@@ -30,6 +30,8 @@ pub struct Status {
     pending: Vec<(TaskId, &'static str)>,
     frame: usize,
     notice: Option<(String, Tone)>,
+    /// How long requests still wait on the server's rate limit (shown as a countdown).
+    rate_limited: Option<std::time::Duration>,
 }
 
 impl Status {
@@ -73,6 +75,11 @@ impl Status {
         self.notice.as_ref().map(|(t, _)| t.as_str())
     }
 
+    /// Notes how long requests still wait because the server answered 429 (`None`: they don't).
+    pub fn set_rate_limited(&mut self, left: Option<std::time::Duration>) {
+        self.rate_limited = left;
+    }
+
     /// Drops the notice (a key was pressed: it has been seen).
     pub fn clear_notice(&mut self) {
         self.notice = None;
@@ -83,7 +90,14 @@ impl Status {
     /// then the `SMTP` word, and the notice is the part that gets cut.
     pub fn render(&self, frame: &mut Frame, area: Rect, server: &ServerInfo) {
         let mut spans = Vec::new();
-        if let Some((_, label)) = self.pending.last() {
+        if let Some(left) = self.rate_limited {
+            // Whole seconds, rounded up: "1s" until the gate opens, never "0s".
+            let secs = crate::format::whole_seconds(left);
+            spans.push(Span::styled(
+                format!(" {} server busy, retrying in {secs}s", self.spinner()),
+                theme::error(),
+            ));
+        } else if let Some((_, label)) = self.pending.last() {
             // With a notice to show, the spinner alone says something is running.
             let text = match self.notice {
                 Some(_) => format!(" {}", self.spinner()),

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
-use mailcx_common::Client;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -44,7 +43,7 @@ impl Harness {
     pub fn remote(url: &str, config_dir: &Path, downloads: &Path) -> Harness {
         Harness::new(Settings {
             server: ServerInfo::Remote { url: url.into() },
-            client: Client::new(url),
+            client: crate::launch::remote_client(url),
             config_dir: config_dir.into(),
             downloads: downloads.into(),
         })

@@ -4,7 +4,7 @@
 //! as 10.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{MessageSummary, NewEmail};
@@ -58,8 +58,8 @@ pub enum Live {
     Connecting,
     /// New mail shows up as it arrives.
     Live,
-    /// The socket broke; it is reopened after `retry_in`.
-    Offline { retry_in: Duration, reason: String },
+    /// The socket broke; it is reopened at `retry_at` (shown as a countdown), or by `r`.
+    Offline { retry_at: Instant, reason: String },
 }
 
 /// State of one mailbox's inbox.
@@ -459,8 +459,11 @@ impl Inbox {
         let live = match &self.live {
             Live::Connecting => Span::styled(format!(" {} connecting ", ctx.spinner), theme::dim()),
             Live::Live => Span::styled(" ● live ", theme::ok()),
-            Live::Offline { retry_in, .. } => Span::styled(
-                format!(" ○ offline, retrying in {}s ", retry_in.as_secs().max(1)),
+            Live::Offline { retry_at, .. } => Span::styled(
+                match crate::live::seconds_left(*retry_at) {
+                    0 => " ○ offline, retrying ".to_string(),
+                    secs => format!(" ○ offline, retrying in {secs}s "),
+                },
                 theme::error(),
             ),
         };

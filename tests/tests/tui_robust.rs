@@ -1,0 +1,142 @@
+//! End-to-end robustness of the terminal app against a real server (issue 9's bugs): a server
+//! with a tiny rate limit, and a server that stops and starts again under an open inbox. Waits are
+//! on conditions with deadlines.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use mailcx::crossterm::event::KeyCode;
+use mailcx::saved::{Saved, SavedMailbox};
+use mailcx::testing::Harness;
+use mailcx_common::{Client, Credentials};
+use mailcx_server::{Config, RunningServer, Server};
+
+/// The longest any one step may take (argon2 in a debug build is the slow part).
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn start_server(db: &Path, rate_limit: u32, http: Option<SocketAddr>) -> RunningServer {
+    let mut config = Config::ephemeral(db);
+    config.rate_limit = rate_limit;
+    config.accounts_per_hour = 0;
+    if let Some(http) = http {
+        config.http_addr = http;
+    }
+    Server::start(config).await.expect("the server starts")
+}
+
+/// Makes a mailbox over the API and saves it in the app's list, as a sign-in would.
+async fn saved_mailbox(url: &str, config_dir: &Path, address: &str) {
+    let token = Client::new(url)
+        .create_account(&Credentials {
+            address: address.into(),
+            password: "secret-password".into(),
+        })
+        .await
+        .expect("the mailbox is made");
+    let (mut saved, _) = Saved::load(config_dir, url);
+    saved
+        .upsert(SavedMailbox {
+            address: token.address,
+            id: token.id,
+            token: token.token,
+            password: None,
+        })
+        .unwrap();
+}
+
+/// Redraws until `text` is on the screen or `timeout` passes: for what changes on the screen
+/// without an answer arriving (a countdown).
+async fn poll_for_text(h: &mut Harness, text: &str, timeout: Duration) -> Result<String, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        h.pump();
+        let screen = h.screen();
+        if screen.contains(text) {
+            return Ok(screen);
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no {text:?} after {timeout:?}; the screen:\n{screen}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fast_reading_under_a_tiny_rate_limit_waits_behind_one_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    // One request a second (burst 16): the app runs out almost at once.
+    let server = start_server(&dir.path().join("mailcx.db"), 1, None).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    saved_mailbox(&url, &config_dir, "busy@mail.cx").await;
+    let mut h = Harness::remote(&url, &config_dir, dir.path());
+    h.app.start();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("● live", WAIT).await.unwrap();
+
+    // Reload far faster than the server allows: the burst runs out, and every request waits
+    // behind the one gate, shown as a countdown, instead of failing or retrying on its own.
+    for _ in 0..24 {
+        h.key(KeyCode::Char('r'));
+    }
+    let screen = poll_for_text(&mut h, "server busy, retrying in 1s", WAIT)
+        .await
+        .unwrap();
+    assert!(!screen.contains("too many requests"), "{screen}");
+
+    // Every spinner ends, every request got through, and not one popup was shown.
+    h.settle(WAIT).await.unwrap();
+    let screen = h.screen();
+    assert!(h.app.popups().is_empty(), "no popup storm:\n{screen}");
+    assert!(!screen.contains("server busy"), "{screen}");
+    assert!(!screen.contains("limiting requests"), "{screen}");
+    assert!(screen.contains("● live"), "{screen}");
+
+    drop(h);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_connection_comes_back_soon_after_a_long_outage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mailcx.db");
+    let server = start_server(&db, 0, None).await;
+    let (http, url) = (server.http_addr, server.http_url());
+    let config_dir = dir.path().join("config");
+    saved_mailbox(&url, &config_dir, "restart@mail.cx").await;
+    let mut h = Harness::remote(&url, &config_dir, dir.path());
+    h.app.start();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("● live", WAIT).await.unwrap();
+
+    // Down for longer than doubling waits would take to pass 2 s (0.5, 1, 2, 4, 8…): the
+    // countdown still never shows more than 2 s, so the server is seen within 2 s of its return.
+    server.shutdown().await;
+    let down = Instant::now();
+    h.wait_for_text("offline, retrying", WAIT).await.unwrap();
+    let mut longest = 0;
+    while down.elapsed() < Duration::from_secs(10) {
+        h.pump();
+        let screen = h.screen();
+        for secs in 1..=60 {
+            if screen.contains(&format!("offline, retrying in {secs}s")) {
+                longest = longest.max(secs);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        (1..=2).contains(&longest),
+        "the countdown showed up to {longest}s"
+    );
+
+    // Back on the same port and database: live again.
+    let server = start_server(&db, 0, Some(http)).await;
+    let back = Instant::now();
+    h.wait_for_text("● live", WAIT).await.unwrap();
+    eprintln!("live again {:?} after the server was back", back.elapsed());
+
+    drop(h);
+    server.shutdown().await;
+}

