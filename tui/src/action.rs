@@ -27,6 +27,14 @@ pub enum Action {
     Copy(String),
     /// Copy a code or link found in a message; `what` names it in the notice ("code", "link").
     CopyFound { what: &'static str, text: String },
+    /// Copy a message's text (`C` in the reader).
+    CopyText(String),
+    /// Run a command with a message's text on its standard input (`|`), the TUI suspended.
+    Pipe { command: String, text: String },
+    /// Show a message's headers, read from its source.
+    ViewHeaders { address: String, id: Uuid },
+    /// Open a message's HTML part in the browser, from a private temp file.
+    OpenHtml { id: Uuid, html: String },
     /// Take a code or link out of a message: fetch its body if need be, then do `want`.
     Take { address: String, id: Uuid, want: Want },
     /// Open a link with the system opener (`$BROWSER`, else `xdg-open` / `open`).
@@ -177,6 +185,14 @@ pub enum Reply {
         id: Uuid,
         result: Result<Download, ClientError>,
     },
+    /// `GET /api/messages/{id}/source` for [`Action::ViewHeaders`], its headers read.
+    Headers {
+        address: String,
+        id: Uuid,
+        result: Result<Vec<crate::headers::HeaderRow>, ClientError>,
+    },
+    /// The temp file of [`Action::OpenHtml`] was written (or not).
+    HtmlFile(Result<PathBuf, String>),
     /// A file was written to disk (or not).
     Saved(Result<PathBuf, String>),
     /// `GET /api/messages/{id}` for [`Action::Take`], with the codes and links already found.

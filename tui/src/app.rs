@@ -20,7 +20,10 @@ use crate::keys::{self, is_ctrl};
 use crate::popup::{Popup, PopupKey};
 use crate::saved::{Saved, SavedMailbox};
 use crate::screens::inbox::Live;
-use crate::screens::{CreateForm, Ctx, Health, Home, Inbox, Reader, Screen, SignInForm, SourceView};
+use crate::outside::Pipe;
+use crate::screens::{
+    CreateForm, Ctx, HeadersView, Health, Home, Inbox, Reader, Screen, SignInForm, SourceView,
+};
 use crate::status::{self, Status, Tone};
 use crate::{format, live, net};
 
@@ -103,6 +106,10 @@ pub struct App {
     found: HashMap<uuid::Uuid, Extracted>,
     /// The program (and its first arguments) that opens a link; the link is added last.
     opener: Vec<String>,
+    /// A command waiting for the terminal (`|`); the run loop suspends the screen for it.
+    pipe: Option<Pipe>,
+    /// HTML temp files opened with `O`, removed after a while or when the app ends.
+    temp_files: Vec<PathBuf>,
     quit: bool,
     /// A fixed "now" for reproducible screens in tests.
     clock: Option<Timestamp>,
@@ -133,6 +140,8 @@ impl App {
             clipboard: Vec::new(),
             found: HashMap::new(),
             opener: default_opener(),
+            pipe: None,
+            temp_files: Vec::new(),
             quit: false,
             clock: None,
         };
@@ -206,6 +215,28 @@ impl App {
     /// Takes the texts waiting to go to the clipboard.
     pub fn take_clipboard(&mut self) -> Vec<String> {
         std::mem::take(&mut self.clipboard)
+    }
+
+    /// Takes the command waiting for the terminal, if any (the run loop runs it, the TUI
+    /// suspended, and reports with [`App::piped`]).
+    pub fn take_pipe(&mut self) -> Option<Pipe> {
+        self.pipe.take()
+    }
+
+    /// Whether a command waits for the terminal: the run loop returns to let it run.
+    pub fn wants_terminal(&self) -> bool {
+        self.pipe.is_some()
+    }
+
+    /// How the piped command ended.
+    pub fn piped(&mut self, command: &str, result: std::io::Result<std::process::ExitStatus>) {
+        match result {
+            Ok(status) if status.success() => {}
+            Ok(status) => self
+                .status
+                .notice(format!("{command} ended with {status}"), Tone::Bad),
+            Err(e) => self.status.notice(format!("Cannot run {command}: {e}"), Tone::Bad),
+        }
     }
 
     /// Sets the program that opens links (tests use a script that records its argument).
@@ -316,6 +347,28 @@ impl App {
                 self.status
                     .notice(format!("Copied the {what} {text}"), Tone::Good);
                 self.clipboard.push(text);
+            }
+            Action::CopyText(text) => {
+                let lines = text.lines().count();
+                self.status
+                    .notice(format!("Copied the message text ({lines} lines)"), Tone::Good);
+                self.clipboard.push(text);
+            }
+            Action::Pipe { command, text } => self.pipe = Some(Pipe { command, text }),
+            Action::ViewHeaders { address, id } => self.view_headers(address, id),
+            Action::OpenHtml { html, .. } => {
+                let dir = std::env::temp_dir();
+                self.spawn("Writing the HTML to a temp file", async move {
+                    let written = tokio::task::spawn_blocking(move || {
+                        crate::outside::write_private(&dir, "html", html.as_bytes())
+                    })
+                    .await;
+                    Reply::HtmlFile(match written {
+                        Ok(Ok(path)) => Ok(path),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    })
+                });
             }
             Action::Take { address, id, want } => self.take(address, id, want),
             Action::OpenLink(link) => self.open_link(link),
@@ -775,6 +828,27 @@ impl App {
                 Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
                 Err(e) => self.error_popup("Cannot load the source", &e),
             },
+            Reply::Headers { address, id, result } => match result {
+                Ok(rows) => {
+                    if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id) {
+                        self.screens.push(Screen::Headers(HeadersView::new(id, rows)));
+                    }
+                }
+                Err(e) if e.code() == Some(ErrorCode::InvalidToken) => self.token_rejected(&address),
+                Err(e) => self.error_popup("Cannot load the headers", &e),
+            },
+            Reply::HtmlFile(Ok(path)) => {
+                self.open_link(path.display().to_string());
+                self.temp_files.push(path.clone());
+                // Gone once the browser has surely read it; what is left goes when the app ends.
+                tokio::spawn(async move {
+                    tokio::time::sleep(crate::outside::HTML_FILE_LIFETIME).await;
+                    let _ = tokio::fs::remove_file(path).await;
+                });
+            }
+            Reply::HtmlFile(Err(e)) => self
+                .status
+                .notice(format!("Cannot write the HTML to a temp file: {e}"), Tone::Bad),
             Reply::Saved(Ok(path)) => {
                 self.status
                     .notice(format!("Saved {}", path.display()), Tone::Good);
@@ -957,6 +1031,23 @@ impl App {
                 .status
                 .notice(format!("Cannot run {program} to open the link: {e}"), Tone::Bad),
         }
+    }
+
+    /// Loads a message's source and reads its headers off the UI thread.
+    fn view_headers(&mut self, address: String, id: uuid::Uuid) {
+        let Some(client) = self.mailbox_client(&address) else {
+            return;
+        };
+        self.spawn("Loading the headers", async move {
+            let result = match client.source(id).await {
+                Ok(download) => {
+                    let parsed = tokio::task::spawn_blocking(move || crate::headers::parse(&download.bytes));
+                    Ok(parsed.await.unwrap_or_default())
+                }
+                Err(e) => Err(e),
+            };
+            Reply::Headers { address, id, result }
+        });
     }
 
     /// Back to the inbox of `address`, its newest message selected and opened.
@@ -1320,6 +1411,9 @@ impl Drop for App {
         // The live task holds a socket; it must not outlive the app.
         if let Some((_, task)) = self.live.take() {
             task.abort();
+        }
+        for path in &self.temp_files {
+            let _ = std::fs::remove_file(path);
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::action::Action;
 use crate::app::{App, ServerInfo, Settings};
 use crate::cli::Cli;
 use crate::embedded;
+use crate::outside::Pipe;
 use crate::run::{LoopStats, run_loop};
 
 /// How many times a request answered 429 is retried (after the server's `Retry-After`).
@@ -90,14 +91,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     } = prepare(&cli).await?;
     let mut terminal = enter_terminal()?;
     let mut stats = LoopStats::default();
-    let app_loop = run_loop(
-        &mut terminal,
-        &mut app,
-        EventStream::new(),
-        &mut actions,
-        copy_to_clipboard,
-        &mut stats,
-    );
+    let app_loop = async {
+        loop {
+            // A fresh event stream each time: the old one must not read the keys meant for a
+            // piped command.
+            let events = EventStream::new();
+            run_loop(&mut terminal, &mut app, events, &mut actions, copy_to_clipboard, &mut stats).await?;
+            // The loop returns to quit, or to hand the terminal to a piped command (`|`).
+            let Some(pipe) = app.take_pipe() else {
+                return anyhow::Ok(());
+            };
+            let result = run_outside(pipe.clone()).await;
+            resume_terminal(&mut terminal)?;
+            app.piped(&pipe.command, result);
+        }
+    };
     // SIGTERM or SIGHUP end the app like q does: terminal restored, bundled server stopped.
     let result = tokio::select! {
         result = app_loop => result,
@@ -109,6 +117,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         server.shutdown().await;
     }
     result
+}
+
+/// Runs a piped command on the normal screen, the app's screen put away meanwhile. Unless it
+/// is the pager (which ends when the person is done), waits for ⏎ so its output can be read.
+async fn run_outside(pipe: Pipe) -> io::Result<std::process::ExitStatus> {
+    leave_terminal();
+    tokio::task::spawn_blocking(move || {
+        let status = pipe.run();
+        let pager = std::env::var("PAGER").unwrap_or_else(|_| "less".into());
+        if pipe.command.trim() != pager.trim() || !matches!(status, Ok(s) if s.success()) {
+            print!("\n[mailcx] {} ended; press ⏎ to return ", pipe.command);
+            let _ = io::stdout().flush();
+            let _ = io::stdin().read_line(&mut String::new());
+        }
+        status
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
+/// Takes the terminal back after [`run_outside`]: raw mode, alternate screen, mouse, paste, and
+/// a full redraw.
+fn resume_terminal(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    let mut out = io::stdout();
+    execute!(out, crossterm::terminal::EnterAlternateScreen)?;
+    out.write_all(MOUSE_ON)?;
+    execute!(out, EnableBracketedPaste)?;
+    terminal.clear()?;
+    Ok(())
 }
 
 /// Resolves when the process is asked to stop (SIGTERM, or SIGHUP when the terminal goes away).

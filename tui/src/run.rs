@@ -44,7 +44,8 @@ where
 {
     let mut dirty = true;
     loop {
-        if app.should_quit() {
+        // Also return when a command needs the terminal: the caller runs it and calls again.
+        if app.should_quit() || app.wants_terminal() {
             return Ok(());
         }
         if dirty {

@@ -508,3 +508,165 @@ async fn shift_d_deletes_all_mail_after_one_question() {
     h.answer(page(Vec::new()));
     assert!(h.screen().contains("No mail yet"));
 }
+
+const LONG_SUBJECT: &str = "Action required: confirm the e-mail address of your Example Cloud account \
+                            before 2025-01-16 to keep access to your projects and billing";
+
+const SOURCE: &[u8] = b"From: \"Example Cloud\" <no-reply@cloud.example.com>\r\n\
+To: demo@mail.cx\r\n\
+Cc: \"Team Lead\" <lead@example.org>\r\n\
+Reply-To: support@cloud.example.com\r\n\
+Subject: Action required: confirm the e-mail address of your Example Cloud account\r\n \
+before 2025-01-16 to keep access to your projects and billing\r\n\
+Date: Wed, 15 Jan 2025 10:28:00 +0000\r\n\
+Message-ID: <20250115102800.4711@cloud.example.com>\r\n\
+List-Unsubscribe: <mailto:unsub@cloud.example.com?subject=unsubscribe>,\r\n \
+<https://cloud.example.com/unsubscribe?u=8f3a>\r\n\
+\r\n\
+Confirm: https://cloud.example.com/confirm?t=1\r\n";
+
+/// The reader on message 2 with the long subject, a text part and an HTML part.
+fn open_long(dir: &Path) -> Harness {
+    let mut h = open_inbox(dir);
+    let id = Uuid::from_u128(2);
+    h.send(Action::OpenMessage {
+        address: ADDRESS.into(),
+        id,
+    });
+    let mut m = message(2, Some("Line one.\nLine two: https://cloud.example.com/confirm?t=1\n"), Some(MAGIC_HTML));
+    m.subject = LONG_SUBJECT.into();
+    h.answer(Reply::Message {
+        address: ADDRESS.into(),
+        id,
+        result: Ok(m),
+    });
+    h.answer(Reply::MarkedRead {
+        address: ADDRESS.into(),
+        id,
+        result: Ok(()),
+    });
+    h
+}
+
+#[tokio::test]
+async fn the_reader_shows_the_whole_subject_and_h_the_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    snap!("reader_long_subject", h);
+    let screen = h.screen();
+    assert!(screen.contains("to keep access to your projects and"), "{screen}");
+    assert!(screen.contains("│          billing "), "wrapped, not cut:\n{screen}");
+
+    h.key(KeyCode::Char('H'));
+    assert!(h.screen().contains("Loading the headers"));
+    h.answer(Reply::Headers {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(2),
+        result: Ok(mailcx::headers::parse(SOURCE)),
+    });
+    snap!("headers", h);
+    h.resize(40, 12);
+    snap!("headers_40x12", h);
+    // Scrolls to the end at 40x12: List-Unsubscribe is whole.
+    h.key(KeyCode::Char('G'));
+    let screen = h.screen();
+    assert!(screen.contains("u=8f3a>"), "{screen}");
+    h.key(KeyCode::Char('q'));
+    assert!(matches!(h.app.screens().last(), Some(Screen::Reader(_))));
+}
+
+#[tokio::test]
+async fn headers_that_cannot_load_say_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    h.key(KeyCode::Char('H'));
+    h.answer(Reply::Headers {
+        address: ADDRESS.into(),
+        id: Uuid::from_u128(2),
+        result: Err(mailcx_common::ClientError::Transport("connection refused".into())),
+    });
+    assert!(h.screen().contains("Cannot load the headers"));
+    assert!(matches!(h.app.screens().last(), Some(Screen::Reader(_))));
+}
+
+#[tokio::test]
+async fn c_copies_the_text_and_pipe_hands_it_to_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    h.key(KeyCode::Char('C'));
+    assert_eq!(
+        h.app.take_clipboard(),
+        vec!["Line one.\nLine two: https://cloud.example.com/confirm?t=1\n".to_string()]
+    );
+    assert!(h.screen().contains("Copied the message text (2 lines)"));
+
+    // `|` offers $PAGER; ^U clears it for another command. Esc cancels without running.
+    h.key(KeyCode::Char('|'));
+    h.key(KeyCode::Esc);
+    assert!(!h.app.wants_terminal());
+    h.key(KeyCode::Char('|'));
+    h.ctrl('u');
+    let out = dir.path().join("piped");
+    h.type_text(&format!("cat > '{}'", out.display()));
+    let screen = h.screen();
+    assert!(screen.contains("⏎ run"), "{screen}");
+    h.key(KeyCode::Enter);
+    assert!(h.app.wants_terminal(), "the run loop hands it the terminal");
+    let pipe = h.app.take_pipe().unwrap();
+    h.app.piped(&pipe.command, pipe.run());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "Line one.\nLine two: https://cloud.example.com/confirm?t=1\n"
+    );
+    // A failing command is reported.
+    let failing = mailcx::outside::Pipe {
+        command: "exit 2".into(),
+        text: String::new(),
+    };
+    h.app.piped("exit 2", failing.run());
+    assert!(h.screen().contains("exit 2 ended with exit status: 2"));
+}
+
+#[tokio::test]
+async fn the_pipe_prompt_at_both_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    h.key(KeyCode::Char('|'));
+    h.ctrl('u');
+    h.type_text("grep -o 'https://[^ ]*'");
+    snap!("pipe_prompt", h);
+    h.resize(40, 12);
+    snap!("pipe_prompt_40x12", h);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn shift_o_opens_the_html_from_a_private_temp_file_removed_at_the_end() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    let record = dir.path().join("opened");
+    h.app.set_opener(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("printf %s \"$1\" > '{}'", record.display()),
+        "sh".into(),
+    ]);
+    h.key(KeyCode::Char('O'));
+    h.wait_for_text("Opening", Duration::from_secs(10)).await.unwrap();
+    let path = PathBuf::from(read_when_written(&record).await);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), MAGIC_HTML);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only this user can read the mail");
+    drop(h);
+    assert!(!path.exists(), "removed when the app ends");
+}
+
+#[tokio::test]
+async fn shift_o_on_a_text_only_mail_says_there_is_no_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(dir.path(), 3, Some(GITHUB_TEXT), None);
+    h.key(KeyCode::Char('O'));
+    assert!(h.screen().contains("This message has no HTML part"));
+    assert!(!h.app.is_busy());
+}

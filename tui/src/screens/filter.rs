@@ -1,11 +1,12 @@
 //! The inbox's filter: `/` opens a line to type words into, `⏎` asks the server to search
 //! (`GET /api/messages?q=`), `Esc` clears it. The line stays visible while a filter applies.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+use super::prompt::{Prompt, PromptKey};
 use crate::{format, theme};
 
 /// What a key did to the filter line.
@@ -24,8 +25,8 @@ pub enum FilterKey {
 pub struct Filter {
     /// The search the list shows (empty: none).
     query: String,
-    /// The text being typed after `/`, until `⏎` or `Esc`.
-    typing: Option<String>,
+    /// The line being typed after `/`, until `⏎` or `Esc`.
+    typing: Option<Prompt>,
 }
 
 impl Filter {
@@ -46,7 +47,7 @@ impl Filter {
 
     /// `/`: starts typing, from the applied search so it can be refined.
     pub fn start(&mut self) {
-        self.typing = Some(self.query.clone());
+        self.typing = Some(Prompt::new(self.query.clone()));
     }
 
     /// Drops the search (and any typing); true if a search was applied.
@@ -57,58 +58,43 @@ impl Filter {
 
     /// Handles a key while typing.
     pub fn on_key(&mut self, key: KeyEvent) -> FilterKey {
-        let Some(text) = self.typing.as_mut() else {
+        let Some(prompt) = self.typing.as_mut() else {
             return FilterKey::Kept;
         };
-        match key.code {
-            KeyCode::Enter => {
-                let query = text.trim().to_string();
+        match prompt.on_key(key) {
+            PromptKey::Kept => FilterKey::Kept,
+            PromptKey::Done(query) => {
                 self.typing = None;
                 self.query = query.clone();
                 FilterKey::Apply(query)
             }
-            KeyCode::Esc => {
+            PromptKey::Cancel => {
                 self.clear();
                 FilterKey::Clear
             }
-            KeyCode::Backspace => {
-                text.pop();
-                FilterKey::Kept
-            }
-            KeyCode::Char(c)
-                if !key
-                    .modifiers
-                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
-            {
-                text.push(c);
-                FilterKey::Kept
-            }
-            _ => FilterKey::Kept,
         }
     }
 
     /// Draws the line: the typed text with a cursor, or the applied search.
     pub fn render(&self, frame: &mut Frame, area: Rect) {
-        let line = match &self.typing {
-            Some(text) => Line::from(vec![
-                Span::styled(" / ", theme::key()),
-                Span::raw(format!(" {}", format::one_line(text))),
-                Span::styled("▏", theme::focused()),
-                Span::styled("  ⏎ search  Esc clear", theme::dim()),
-            ]),
-            None => Line::from(vec![
-                Span::styled(" / ", theme::key()),
-                Span::styled(format!(" “{}”", format::one_line(&self.query)), theme::title()),
-                Span::styled("  / change  Esc clear", theme::dim()),
-            ]),
-        };
-        frame.render_widget(line, area);
+        match &self.typing {
+            Some(prompt) => prompt.render(frame, area, "/", "⏎ search  Esc clear"),
+            None => frame.render_widget(
+                Line::from(vec![
+                    Span::styled(" / ", theme::key()),
+                    Span::styled(format!(" “{}”", format::one_line(&self.query)), theme::title()),
+                    Span::styled("  / change  Esc clear", theme::dim()),
+                ]),
+                area,
+            ),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::KeyCode;
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::from(code)

@@ -3,8 +3,10 @@
 
 pub mod create;
 pub mod filter;
+pub mod headers;
 pub mod home;
 pub mod inbox;
+pub mod prompt;
 pub mod reader;
 pub mod signin;
 pub mod source;
@@ -22,6 +24,7 @@ use crate::keys::Hint;
 use crate::saved::Saved;
 
 pub use create::CreateForm;
+pub use headers::HeadersView;
 pub use home::Home;
 pub use inbox::Inbox;
 pub use reader::Reader;
@@ -75,6 +78,8 @@ pub enum Screen {
     Reader(Reader),
     /// One message's raw source.
     Source(SourceView),
+    /// One message's headers.
+    Headers(HeadersView),
 }
 
 impl Screen {
@@ -87,6 +92,7 @@ impl Screen {
             Screen::Inbox(s) => s.address.clone(),
             Screen::Reader(s) => s.title(),
             Screen::Source(_) => "Source".into(),
+            Screen::Headers(_) => "Headers".into(),
         }
     }
 
@@ -99,6 +105,7 @@ impl Screen {
             Screen::Inbox(s) => s.render(frame, area, ctx),
             Screen::Reader(s) => s.render(frame, area, ctx),
             Screen::Source(s) => s.render(frame, area, ctx),
+            Screen::Headers(s) => s.render(frame, area, ctx),
         }
     }
 
@@ -111,6 +118,7 @@ impl Screen {
             Screen::Inbox(s) => s.on_key(key, ctx),
             Screen::Reader(s) => s.on_key(key, ctx),
             Screen::Source(s) => s.on_key(key, ctx),
+            Screen::Headers(s) => s.on_key(key, ctx),
         }
     }
 
@@ -121,6 +129,7 @@ impl Screen {
             Screen::Inbox(s) => s.on_mouse(mouse),
             Screen::Reader(s) => s.on_mouse(mouse),
             Screen::Source(s) => s.on_mouse(mouse),
+            Screen::Headers(s) => s.on_mouse(mouse),
             Screen::Create(_) | Screen::SignIn(_) => None,
         }
     }
@@ -143,6 +152,7 @@ impl Screen {
             Screen::Inbox(s) => s.hints(),
             Screen::Reader(s) => s.hints(),
             Screen::Source(_) => source::HINTS.to_vec(),
+            Screen::Headers(_) => headers::HINTS.to_vec(),
         }
     }
 }

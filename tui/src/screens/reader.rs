@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use uuid::Uuid;
 
+use super::prompt::{self, Prompt, PromptKey};
 use super::{Ctx, WHEEL_STEP};
 use crate::action::{Action, Want};
 use crate::keys::{self, Hint, Move, hint, is_char, more};
@@ -45,6 +46,8 @@ pub struct Reader {
     scroll: usize,
     body_height: usize,
     attachment: usize,
+    /// The command typed after `|`, until `⏎` or `Esc`.
+    pipe: Option<Prompt>,
 }
 
 impl Reader {
@@ -61,6 +64,7 @@ impl Reader {
             scroll: 0,
             body_height: 1,
             attachment: 0,
+            pipe: None,
         }
     }
 
@@ -96,8 +100,23 @@ impl Reader {
         self.body
     }
 
+    /// The message as plain text: its text part, else its HTML part as shown (rendered).
+    pub fn plain_text(&self) -> Option<String> {
+        let m = self.message.as_ref()?;
+        if let Some(text) = &m.text_body {
+            return Some(text.clone());
+        }
+        match &self.wrapped {
+            Some((_, Body::Html, lines)) => Some(lines.join("\n")),
+            _ => None,
+        }
+    }
+
     /// The keys of the reader; switching bodies only when the message has both.
     pub fn hints(&self) -> Vec<Hint> {
+        if self.pipe.is_some() {
+            return prompt::HINTS.to_vec();
+        }
         let mut hints = vec![more("↑↓", "scroll")];
         if let Some(m) = &self.message {
             if m.text_body.is_some() && m.html_body.is_some() {
@@ -124,6 +143,10 @@ impl Reader {
             more("PgUp/PgDn", "page up/down"),
             more("g/G", "top/bottom"),
             more("c", "copy mailbox address"),
+            more("C", "copy the message text"),
+            more("|", "pipe the text to a command"),
+            more("H", "headers"),
+            more("O", "open the HTML in the browser"),
             more("Esc", "back"),
             hint("?", "help"),
         ]);
@@ -132,6 +155,20 @@ impl Reader {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if let Some(pipe) = self.pipe.as_mut() {
+            return match pipe.on_key(key) {
+                PromptKey::Kept => None,
+                PromptKey::Cancel => {
+                    self.pipe = None;
+                    None
+                }
+                PromptKey::Done(command) => {
+                    self.pipe = None;
+                    let text = self.plain_text()?;
+                    (!command.is_empty()).then_some(Action::Pipe { command, text })
+                }
+            };
+        }
         if let Some(m) = keys::movement(&key) {
             self.scroll_by(m);
             return None;
@@ -146,6 +183,24 @@ impl Reader {
             _ if is_char(&key, 'Y') => self.take(Want::Pick),
             _ if is_char(&key, 'o') => self.take(Want::Link),
             _ if is_char(&key, 'N') => Some(Action::OpenNewest(self.address.clone())),
+            _ if is_char(&key, 'C') => self.plain_text().map(Action::CopyText),
+            _ if is_char(&key, '|') => {
+                if self.plain_text().is_some() {
+                    self.pipe = Some(Prompt::new(default_pager()));
+                }
+                None
+            }
+            _ if is_char(&key, 'H') => Some(Action::ViewHeaders {
+                address: self.address.clone(),
+                id: self.id,
+            }),
+            _ if is_char(&key, 'O') => {
+                let html = message?.html_body.clone();
+                Some(match html {
+                    Some(html) => Action::OpenHtml { id: self.id, html },
+                    None => Action::OpenFailed("This message has no HTML part".into()),
+                })
+            }
             _ if is_char(&key, 'v') => Some(Action::ViewSource {
                 address: self.address.clone(),
                 id: self.id,
@@ -229,20 +284,38 @@ impl Reader {
         let block = Block::bordered().title(Span::styled(format!(" {} ", self.title()), theme::title()));
         let inner = block.inner(area);
         frame.render_widget(block, area);
+        // The pipe prompt takes the last row while it is typed.
+        let inner = match &self.pipe {
+            Some(pipe) if inner.height > 2 => {
+                let [rest, line] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+                pipe.render(frame, line, "|", "⏎ run  Esc cancel");
+                rest
+            }
+            _ => inner,
+        };
+        // The full subject, wrapped; on a short screen at most a quarter of it (H shows it all).
+        let subject = self.subject_lines(inner.width.saturating_sub(10).max(1) as usize);
+        let subject_rows = subject.len().min((inner.height as usize / 4).max(1)) as u16;
         let [headers, body, files] = Layout::vertical([
-            Constraint::Length(5),
+            Constraint::Length(5 + subject_rows),
             Constraint::Fill(1),
             Constraint::Length(attachment_rows),
         ])
         .areas(inner);
-        self.render_headers(frame, headers, ctx);
+        self.render_headers(frame, headers, ctx, &subject[..subject_rows as usize]);
         self.render_body(frame, body, ctx);
         if attachments > 0 {
             self.render_attachments(frame, files);
         }
     }
 
-    fn render_headers(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    /// The subject wrapped to `width`, nothing cut.
+    fn subject_lines(&self, width: usize) -> Vec<String> {
+        let title = self.title();
+        text::wrap(&title, width)
+    }
+
+    fn render_headers(&self, frame: &mut Frame, area: Rect, ctx: &Ctx, subject: &[String]) {
         let row = |label: &'static str, value: String| {
             Line::from(vec![
                 Span::styled(format!(" {label:<9}"), theme::dim()),
@@ -263,7 +336,12 @@ impl Reader {
             (Some(m), Body::Html) if m.html_body.is_some() => "HTML rendered as text",
             _ => "",
         };
-        let lines = vec![
+        let mut lines: Vec<Line> = subject
+            .iter()
+            .enumerate()
+            .map(|(i, part)| row(if i == 0 { "Subject" } else { "" }, part.clone()))
+            .collect();
+        lines.extend([
             row("From", format::one_line(from)),
             row("To", format::one_line(&to)),
             row(
@@ -278,7 +356,7 @@ impl Reader {
                     format!("{} · showing {view}", format::size(size))
                 },
             ),
-        ];
+        ]);
         let rule = Block::default()
             .borders(Borders::BOTTOM)
             .border_style(theme::dim());
@@ -360,4 +438,12 @@ fn html_lines(html: &str, width: usize) -> Vec<String> {
         Ok(rendered) => text::lines(rendered.trim_end()),
         Err(e) => vec![format!("(this HTML could not be rendered: {e})")],
     }
+}
+
+/// What `|` offers to run: `$PAGER`, else `less`.
+fn default_pager() -> String {
+    std::env::var("PAGER")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| "less".into())
 }
