@@ -193,6 +193,19 @@ pub enum Reply {
     },
     /// The temp file of [`Action::OpenHtml`] was written (or not).
     HtmlFile(Result<PathBuf, String>),
+    /// A message's HTML body rendered as text at `width`, in the background.
+    Html {
+        address: String,
+        id: Uuid,
+        width: usize,
+        lines: Vec<String>,
+    },
+    /// A large source split into lines in the background.
+    SourceLines {
+        id: Uuid,
+        bytes: Vec<u8>,
+        lines: Vec<String>,
+    },
     /// A file was written to disk (or not).
     Saved(Result<PathBuf, String>),
     /// `GET /api/messages/{id}` for [`Action::Take`], with the codes and links already found.

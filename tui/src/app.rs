@@ -202,6 +202,26 @@ impl App {
         }
     }
 
+    /// When the loop must wake up by itself to redraw: a spinner tick while a request runs, the
+    /// next second of an offline inbox's countdown; `None` when nothing on screen moves.
+    pub fn next_wake(&self) -> Option<std::time::Duration> {
+        if self.is_busy() {
+            return Some(crate::run::SPINNER_TICK);
+        }
+        match self.screens.last() {
+            Some(Screen::Inbox(inbox)) => match inbox.live {
+                Live::Offline { retry_at, .. } => {
+                    let left = retry_at.saturating_duration_since(std::time::Instant::now());
+                    // Just past the next whole second, when the countdown's number changes.
+                    let to_next = left.as_nanos() % 1_000_000_000;
+                    (!left.is_zero()).then(|| std::time::Duration::from_nanos(to_next as u64 + 1_000_000))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Advances the spinner.
     pub fn tick(&mut self) {
         self.status.tick();
@@ -819,6 +839,19 @@ impl App {
                 Err(e) => self.error_popup("Cannot delete the mail", &e),
             },
             Reply::Source { address, id, result } => match result {
+                Ok(download) if download.bytes.len() > crate::screens::source::INLINE_SOURCE => {
+                    // Splitting megabytes into lines would freeze the interface: do it aside.
+                    let bytes = download.bytes;
+                    self.spawn("Decoding the source", async move {
+                        let (bytes, lines) = tokio::task::spawn_blocking(move || {
+                            let lines = crate::screens::source::source_lines(&bytes);
+                            (bytes, lines)
+                        })
+                        .await
+                        .unwrap_or_default();
+                        Reply::SourceLines { id, bytes, lines }
+                    });
+                }
                 Ok(download) => {
                     if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id) {
                         self.screens
@@ -849,6 +882,22 @@ impl App {
             Reply::HtmlFile(Err(e)) => self
                 .status
                 .notice(format!("Cannot write the HTML to a temp file: {e}"), Tone::Bad),
+            Reply::SourceLines { id, bytes, lines } => {
+                if matches!(self.screens.last(), Some(Screen::Reader(r)) if r.id == id) {
+                    self.screens
+                        .push(Screen::Source(SourceView::with_lines(id, bytes, lines)));
+                }
+            }
+            Reply::Html {
+                address,
+                id,
+                width,
+                lines,
+            } => {
+                if let Some(reader) = self.reader_mut(&address, id) {
+                    reader.set_html(width, lines);
+                }
+            }
             Reply::Saved(Ok(path)) => {
                 self.status
                     .notice(format!("Saved {}", path.display()), Tone::Good);
@@ -1160,16 +1209,8 @@ impl App {
         }
     }
 
-    /// Shows an error in a popup, once: the same error from a burst of requests is one popup,
-    /// and a 429 left over after the retries is a notice, not a popup per request.
+    /// Shows an error in a popup, once: the same error from a burst of requests is one popup.
     fn error_popup(&mut self, title: &str, error: &ClientError) {
-        if error.code() == Some(ErrorCode::RateLimited) {
-            self.status.notice(
-                "The server is limiting requests; try again in a moment",
-                Tone::Bad,
-            );
-            return;
-        }
         let text = error.to_string();
         let shown = self.popups.iter().any(
             |p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text),
@@ -1186,6 +1227,29 @@ impl App {
         if let Some(Screen::Inbox(inbox)) = self.screens.pop() {
             self.stop_live(&inbox.address);
         }
+    }
+
+    /// Renders in the background the HTML the reader's last frame lacked (large HTML would
+    /// freeze the interface; the reader shows a spinner meanwhile).
+    fn start_html_job(&mut self) {
+        let Some(Screen::Reader(reader)) = self.screens.last_mut() else {
+            return;
+        };
+        let Some((width, html)) = reader.html_job() else {
+            return;
+        };
+        let (address, id) = (reader.address.clone(), reader.id);
+        self.spawn("Rendering the HTML", async move {
+            let lines = tokio::task::spawn_blocking(move || crate::screens::reader::html_lines(&html, width))
+                .await
+                .unwrap_or_default();
+            Reply::Html {
+                address,
+                id,
+                width,
+                lines,
+            }
+        });
     }
 
     /// Runs `work` in the background with a spinner entry labelled `label`.
@@ -1376,6 +1440,7 @@ impl App {
             None => screen.hints(),
         };
         keys::render_bar(frame, key_bar, &hints);
+        self.start_html_job();
     }
 }
 

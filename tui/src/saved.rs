@@ -125,9 +125,27 @@ impl Saved {
         let json = serde_json::to_vec_pretty(&file).expect("the saved list serializes");
         let tmp = self.path.with_extension("json.tmp");
         let mut out = private_file(&tmp).map_err(fail)?;
-        out.write_all(&json).and_then(|()| out.sync_all()).map_err(fail)?;
-        std::fs::rename(&tmp, &self.path).map_err(fail)
+        out.write_all(&json).map_err(fail)?;
+        std::fs::rename(&tmp, &self.path).map_err(fail)?;
+        sync_in_background(self.path.clone());
+        Ok(())
     }
+}
+
+/// Flushes the written file and its directory to disk on a thread of its own: an fsync can take
+/// tens of milliseconds, and the list is written from the update loop, which must not wait.
+/// (Replacing a file by rename is flushed in order by ext4, XFS and btrfs alike.)
+fn sync_in_background(path: PathBuf) {
+    std::thread::spawn(move || {
+        if let Ok(file) = std::fs::File::open(&path) {
+            let _ = file.sync_all();
+        }
+        if let Some(dir) = path.parent()
+            && let Ok(dir) = std::fs::File::open(dir)
+        {
+            let _ = dir.sync_all();
+        }
+    });
 }
 
 fn read(path: &Path) -> Result<SavedFile, String> {

@@ -10,7 +10,8 @@ use mailcx::crossterm::event::KeyCode;
 use mailcx::saved::{Saved, SavedMailbox};
 use mailcx::testing::Harness;
 use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
-use mailcx_common::{Client, Domain, MessageList};
+use mailcx_common::client::Download;
+use mailcx_common::{Attachment, Client, Domain, Message, MessageList};
 use uuid::Uuid;
 
 use support::{now, summary};
@@ -72,8 +73,8 @@ fn page() -> Reply {
     }
 }
 
-/// The mailbox's inbox, open and loaded, its live connection down with `retry_in` to go.
-fn offline_inbox(dir: &Path, retry_in: Duration) -> Harness {
+/// The mailbox's inbox, open and loaded.
+fn inbox(dir: &Path) -> Harness {
     let mut h = harness(dir);
     h.answer(Reply::Domains(Ok(vec![Domain {
         id: Uuid::from_u128(100),
@@ -83,6 +84,12 @@ fn offline_inbox(dir: &Path, retry_in: Duration) -> Harness {
     }])));
     h.key(KeyCode::Enter);
     h.answer(page());
+    h
+}
+
+/// The mailbox's inbox, its live connection down with `retry_in` to go.
+fn offline_inbox(dir: &Path, retry_in: Duration) -> Harness {
+    let mut h = inbox(dir);
     h.send(Action::Live {
         address: ADDRESS.into(),
         event: LiveEvent::Disconnected {
@@ -128,4 +135,109 @@ async fn r_in_an_offline_inbox_retries_the_live_connection_now() {
     let screen = h.screen();
     assert!(screen.contains("connecting"), "r reconnects at once:\n{screen}");
     assert!(!screen.contains("offline"), "{screen}");
+}
+
+/// The first message of the inbox open in the reader, with these bodies and attachments.
+fn reader(dir: &Path, text: Option<String>, html: Option<String>, files: usize) -> Harness {
+    let mut h = inbox(dir);
+    h.key(KeyCode::Enter);
+    let s = summary(
+        2,
+        "GitHub <noreply@github.com>",
+        "Your sign-in code",
+        "",
+        2,
+        false,
+    );
+    let attachments = (0..files)
+        .map(|i| Attachment {
+            index: i as u32,
+            filename: format!("file-{i}.pdf"),
+            content_type: "application/pdf".into(),
+            size: 48_213,
+        })
+        .collect();
+    h.answer(Reply::Message {
+        address: ADDRESS.into(),
+        id: s.id,
+        result: Ok(Message {
+            id: s.id,
+            sender: s.sender,
+            from: s.from,
+            subject: s.subject,
+            address: ADDRESS.into(),
+            size: s.size,
+            created_at: s.created_at,
+            is_read: true,
+            text_body: text,
+            html_body: html,
+            attachments,
+        }),
+    });
+    h
+}
+
+/// A large HTML body: rendering it as text takes long enough to freeze a frame.
+fn large_html() -> String {
+    let mut html = String::from("<html><body><h1>Quarterly report</h1>");
+    for i in 0..4000 {
+        html.push_str(&format!(
+            "<p>Paragraph {i} of the <b>report</b>, with a <a href=\"https://x.example/{i}\">link</a>.</p>"
+        ));
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+#[tokio::test]
+async fn large_html_is_rendered_in_the_background_once_per_width() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = reader(dir.path(), None, Some(large_html()), 0);
+    // The frame does not wait for the conversion: a spinner shows, a task does the work.
+    let screen = h.screen();
+    assert!(screen.contains("Rendering the HTML…"), "{screen}");
+    assert!(h.app.is_busy());
+    h.wait_for_text("Quarterly report", Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    // A resize renders again, in the background; back at the old width it is at hand.
+    h.resize(40, 12);
+    assert!(h.screen().contains("Rendering the HTML"), "{}", h.screen());
+    h.settle(Duration::from_secs(60)).await.unwrap();
+    h.resize(80, 24);
+    let screen = h.screen();
+    assert!(
+        !screen.contains("Rendering the HTML"),
+        "cached per width:\n{screen}"
+    );
+    assert!(!h.app.is_busy());
+}
+
+#[tokio::test]
+async fn a_large_source_is_split_into_lines_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = reader(dir.path(), Some("Hi".into()), None, 0);
+    h.settle(Duration::from_secs(10)).await.ok();
+    h.key(KeyCode::Char('v'));
+    let mut source = b"Subject: big\r\n\r\n".to_vec();
+    while source.len() < 2 * 1024 * 1024 {
+        source.extend_from_slice(b"0123456789 abcdefghijklmnopqrstuvwxyz 0123456789\r\n");
+    }
+    let id = support::summary(2, "", "", "", 0, false).id;
+    h.answer(Reply::Source {
+        address: ADDRESS.into(),
+        id,
+        result: Ok(Download {
+            content_type: "message/rfc822".into(),
+            filename: None,
+            bytes: source,
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("Decoding the source"), "{screen}");
+    assert!(!screen.contains("┌ Source"), "{screen}");
+    h.wait_for_text("Subject: big", Duration::from_secs(60))
+        .await
+        .unwrap();
 }

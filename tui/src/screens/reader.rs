@@ -16,6 +16,10 @@ use crate::keys::{self, Hint, Move, hint, is_char, more};
 use crate::{format, text, theme};
 
 /// Attachment rows shown at most; more scroll with Tab.
+/// HTML up to this size is rendered as text in the frame; larger goes to a background task.
+const INLINE_HTML: usize = 32 * 1024;
+/// How many widths of rendered HTML are kept (a resize back and forth renders once).
+const HTML_WIDTHS: usize = 4;
 const MAX_ATTACHMENT_ROWS: usize = 4;
 
 /// Which body is shown.
@@ -43,6 +47,12 @@ pub struct Reader {
     body: Body,
     /// The shown body wrapped for a width: (width, body, lines). Rebuilt on resize or switch.
     wrapped: Option<(usize, Body, Vec<String>)>,
+    /// The HTML body rendered as text per width, by background tasks.
+    html: Vec<(usize, Vec<String>)>,
+    /// The width a background task is rendering the HTML at.
+    html_asked: Option<usize>,
+    /// The width the last frame needed the HTML at and did not have.
+    html_wanted: Option<usize>,
     scroll: usize,
     body_height: usize,
     attachment: usize,
@@ -61,6 +71,9 @@ impl Reader {
             error: None,
             body: Body::Text,
             wrapped: None,
+            html: Vec::new(),
+            html_asked: None,
+            html_wanted: None,
             scroll: 0,
             body_height: 1,
             attachment: 0,
@@ -92,6 +105,8 @@ impl Reader {
         };
         self.message = Some(message);
         self.wrapped = None;
+        self.html.clear();
+        self.html_asked = None;
         self.scroll = 0;
     }
 
@@ -247,6 +262,30 @@ impl Reader {
         }
     }
 
+    /// The HTML rendering the last frame lacked, for a background task: (width, html). Asked
+    /// once per width.
+    pub fn html_job(&mut self) -> Option<(usize, String)> {
+        let width = self.html_wanted.take()?;
+        if self.html_asked == Some(width) {
+            return None;
+        }
+        let html = self.message.as_ref()?.html_body.clone()?;
+        self.html_asked = Some(width);
+        Some((width, html))
+    }
+
+    /// Keeps the HTML rendered at `width` by a background task.
+    pub fn set_html(&mut self, width: usize, lines: Vec<String>) {
+        if self.html_asked == Some(width) {
+            self.html_asked = None;
+        }
+        self.html.retain(|(w, _)| *w != width);
+        if self.html.len() >= HTML_WIDTHS {
+            self.html.remove(0);
+        }
+        self.html.push((width, lines));
+    }
+
     /// Takes a code or link out of this message, once it has loaded.
     fn take(&self, want: Want) -> Option<Action> {
         self.message.as_ref().map(|_| Action::Take {
@@ -382,9 +421,20 @@ impl Reader {
         let stale = !matches!(&self.wrapped, Some((w, b, _)) if *w == width && *b == self.body);
         if stale {
             let lines = match (self.body, &message.text_body, &message.html_body) {
-                (Body::Text, Some(text), _) => text::wrap(text, width),
-                (Body::Html, _, Some(html)) => html_lines(html, width),
-                _ => vec!["(this message has no body)".to_string()],
+                (Body::Text, Some(text), _) => Some(text::wrap(text, width)),
+                (Body::Html, _, Some(html)) => match self.html.iter().find(|(w, _)| *w == width) {
+                    Some((_, lines)) => Some(lines.clone()),
+                    // Small HTML renders in no time; large HTML would freeze the interface.
+                    None if html.len() <= INLINE_HTML => Some(html_lines(html, width)),
+                    None => None,
+                },
+                _ => Some(vec!["(this message has no body)".to_string()]),
+            };
+            let Some(lines) = lines else {
+                self.html_wanted = Some(width);
+                let text = format!("{} Rendering the HTML…", ctx.spinner);
+                frame.render_widget(Line::styled(text, theme::dim()), area);
+                return;
             };
             self.wrapped = Some((width, self.body, lines));
         }
@@ -431,8 +481,8 @@ impl Reader {
     }
 }
 
-/// The HTML body as wrapped text lines.
-fn html_lines(html: &str, width: usize) -> Vec<String> {
+/// The HTML body as wrapped text lines (slow for large HTML: call it off the UI thread).
+pub fn html_lines(html: &str, width: usize) -> Vec<String> {
     // html2text wraps to the width itself; below ~10 columns it gives up, so never ask for less.
     match html2text::from_read(html.as_bytes(), width.max(10)) {
         Ok(rendered) => text::lines(rendered.trim_end()),

@@ -24,6 +24,14 @@ pub const HINTS: &[Hint] = &[
     hint("?", "help"),
 ];
 
+/// Sources up to this size are split into lines in the frame; larger in a background task.
+pub const INLINE_SOURCE: usize = 256 * 1024;
+
+/// The lines of a raw source, shown as UTF-8 with invalid bytes replaced.
+pub fn source_lines(bytes: &[u8]) -> Vec<String> {
+    text::lines(&String::from_utf8_lossy(bytes))
+}
+
 /// How far ← and → move.
 const SIDE_STEP: usize = 8;
 
@@ -41,9 +49,16 @@ pub struct SourceView {
 }
 
 impl SourceView {
-    /// A view of `bytes` (shown as UTF-8, invalid bytes replaced).
+    /// A view of `bytes` (shown as UTF-8, invalid bytes replaced). Splitting a large source takes
+    /// a while: for one over [`INLINE_SOURCE`] call [`source_lines`] off the UI thread and
+    /// [`SourceView::with_lines`].
     pub fn new(id: Uuid, bytes: Vec<u8>) -> SourceView {
-        let lines = text::lines(&String::from_utf8_lossy(&bytes));
+        let lines = source_lines(&bytes);
+        SourceView::with_lines(id, bytes, lines)
+    }
+
+    /// A view of `bytes` already split into `lines` by [`source_lines`].
+    pub fn with_lines(id: Uuid, bytes: Vec<u8>, lines: Vec<String>) -> SourceView {
         SourceView {
             id,
             bytes,
