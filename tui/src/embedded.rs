@@ -32,6 +32,8 @@ pub async fn start(data_dir: &Path, first_smtp_port: u16) -> anyhow::Result<Embe
     // One person on their own machine: the per-IP limits protect public servers, not this.
     config.rate_limit = 0;
     config.accounts_per_hour = 0;
+    // Any address on the default domain receives mail at once (open inboxes, read through /v1).
+    config.open_domains = config.domains.iter().take(1).cloned().collect();
     config.smtp_addr = free_smtp_addr(first_smtp_port);
     let server = Server::start(config).await.with_context(|| {
         format!(
