@@ -140,12 +140,12 @@ impl Server {
             auth,
             stopped.clone(),
         )));
-        if std::env::var_os("XNOWORKER").is_none() { tasks.push(tokio::spawn(webhooks::run(
+        tasks.push(tokio::spawn(webhooks::run(
             store.clone(),
             webhook_outbox,
             webhook_settings,
             stopped.clone(),
-        ))); }
+        )));
         tasks.push(tokio::spawn(retention::run(store.clone(), schedule, stopped)));
         Ok(RunningServer {
             http_addr,
