@@ -111,6 +111,8 @@ pub struct App {
     /// HTML temp files opened with `O`, removed after a while or when the app ends.
     temp_files: Vec<PathBuf>,
     quit: bool,
+    /// The next frame repaints every cell, not only what changed (`^L`, back from `^Z`).
+    full_redraw: bool,
     /// A fixed "now" for reproducible screens in tests.
     clock: Option<Timestamp>,
 }
@@ -143,6 +145,7 @@ impl App {
             pipe: None,
             temp_files: Vec::new(),
             quit: false,
+            full_redraw: false,
             clock: None,
         };
         if let Some(warning) = warning {
@@ -202,26 +205,6 @@ impl App {
         }
     }
 
-    /// When the loop must wake up by itself to redraw: a spinner tick while a request runs, the
-    /// next second of an offline inbox's countdown; `None` when nothing on screen moves.
-    pub fn next_wake(&self) -> Option<std::time::Duration> {
-        if self.is_busy() {
-            return Some(crate::run::SPINNER_TICK);
-        }
-        match self.screens.last() {
-            Some(Screen::Inbox(inbox)) => match inbox.live {
-                Live::Offline { retry_at, .. } => {
-                    let left = retry_at.saturating_duration_since(std::time::Instant::now());
-                    // Just past the next whole second, when the countdown's number changes.
-                    let to_next = left.as_nanos() % 1_000_000_000;
-                    (!left.is_zero()).then(|| std::time::Duration::from_nanos(to_next as u64 + 1_000_000))
-                }
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// Advances the spinner.
     pub fn tick(&mut self) {
         self.status.tick();
@@ -230,6 +213,11 @@ impl App {
     /// Whether the app should exit.
     pub fn should_quit(&self) -> bool {
         self.quit
+    }
+
+    /// Whether the next frame must repaint every cell; asking clears it.
+    pub fn take_full_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.full_redraw)
     }
 
     /// Takes the texts waiting to go to the clipboard.
@@ -301,6 +289,12 @@ impl App {
         self.status.clear_notice();
         if is_ctrl(&key, 'c') {
             self.quit = true;
+            return;
+        }
+        // ^L repaints every cell (a terminal that drew a glyph wider than we thought); ^Z comes
+        // back from a suspension (the terminal side is done in `launch`) to a blank screen.
+        if is_ctrl(&key, 'l') || is_ctrl(&key, 'z') {
+            self.full_redraw = true;
             return;
         }
         if let Some(popup) = self.popups.last_mut() {

@@ -75,11 +75,13 @@ pub fn from_name(from: &str, fallback: &str) -> String {
 }
 
 /// The text on one line: line breaks, tabs and other control characters become spaces and
-/// bidi controls ([`crate::text::is_bidi_control`]) are dropped, so a header from the server can
+/// bidi controls ([`crate::text::is_bidi_control`]) are dropped and characters of disputed width
+/// tamed ([`crate::text::tame_width`]), so a header from the server can
 /// never move the cursor, break the layout or show its characters in a misleading order.
 pub fn one_line(text: &str) -> String {
     text.chars()
         .filter(|&c| !crate::text::is_bidi_control(c))
+        .filter_map(crate::text::tame_width)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }

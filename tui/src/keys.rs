@@ -38,7 +38,12 @@ pub const fn more(key: &'static str, label: &'static str) -> Hint {
 }
 
 /// Keys that work on every screen, listed at the end of the help.
-pub const GLOBAL: &[Hint] = &[more("F1", "help"), more("^C", "quit at once")];
+pub const GLOBAL: &[Hint] = &[
+    more("F1", "help"),
+    more("^L", "redraw the screen"),
+    more("^Z", "suspend (fg resumes)"),
+    more("^C", "quit at once"),
+];
 
 /// Draws the bar of hints, as many as fit, keeping the help key last.
 pub fn render_bar(frame: &mut Frame, area: Rect, hints: &[Hint]) {

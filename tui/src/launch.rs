@@ -3,7 +3,10 @@
 
 use std::io::{self, Write};
 
-use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste, EventStream};
+use crossterm::event::{
+    DisableBracketedPaste, EnableBracketedPaste, Event, EventStream, KeyCode, KeyEvent, KeyEventKind,
+    KeyModifiers,
+};
 use crossterm::execute;
 use mailcx_common::Client;
 use mailcx_server::RunningServer;
@@ -95,7 +98,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         loop {
             // A fresh event stream each time: the old one must not read the keys meant for a
             // piped command.
-            let events = EventStream::new();
+            let events = terminal_events();
             run_loop(&mut terminal, &mut app, events, &mut actions, copy_to_clipboard, &mut stats).await?;
             // The loop returns to quit, or to hand the terminal to a piped command (`|`).
             let Some(pipe) = app.take_pipe() else {
@@ -106,7 +109,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.piped(&pipe.command, result);
         }
     };
-    // SIGTERM or SIGHUP end the app like q does: terminal restored, bundled server stopped.
+    // SIGTERM, SIGHUP, SIGINT and SIGQUIT end the app like q does: terminal restored, bundled
+    // server stopped.
     let result = tokio::select! {
         result = app_loop => result,
         () = termination() => Ok(()),
@@ -140,29 +144,85 @@ async fn run_outside(pipe: Pipe) -> io::Result<std::process::ExitStatus> {
 /// Takes the terminal back after [`run_outside`]: raw mode, alternate screen, mouse, paste, and
 /// a full redraw.
 fn resume_terminal(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
-    crossterm::terminal::enable_raw_mode()?;
-    let mut out = io::stdout();
-    execute!(out, crossterm::terminal::EnterAlternateScreen)?;
-    out.write_all(MOUSE_ON)?;
-    execute!(out, EnableBracketedPaste)?;
+    take_terminal_back()?;
     terminal.clear()?;
     Ok(())
 }
 
-/// Resolves when the process is asked to stop (SIGTERM, or SIGHUP when the terminal goes away).
+/// Raw mode, alternate screen, mouse and paste again, after the terminal was put back.
+fn take_terminal_back() -> io::Result<()> {
+    crossterm::terminal::enable_raw_mode()?;
+    let mut out = io::stdout();
+    execute!(out, crossterm::terminal::EnterAlternateScreen)?;
+    out.write_all(MOUSE_ON)?;
+    execute!(out, EnableBracketedPaste)
+}
+
+/// The terminal's events, with `^Z` (or SIGTSTP from outside) suspending the app on the way:
+/// the terminal is put back, the process stops, and once continued the terminal is taken again
+/// and the `^Z` goes on to the app, which then repaints every cell.
+fn terminal_events() -> impl futures_util::Stream<Item = io::Result<Event>> + Unpin {
+    use futures_util::StreamExt;
+    let ctrl_z = || Event::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+    let tstp = stop_requests().map(move |()| Ok(ctrl_z()));
+    futures_util::stream::select(EventStream::new(), tstp).map(|event| {
+        if let Ok(Event::Key(key)) = &event
+            && key.kind != KeyEventKind::Release
+            && crate::keys::is_ctrl(key, 'z')
+        {
+            suspend();
+        }
+        event
+    })
+}
+
+/// SIGTSTP sent from outside (`kill -TSTP`), as a stream: caught, so the terminal is put back
+/// before the process stops.
+fn stop_requests() -> futures_util::stream::BoxStream<'static, ()> {
+    use futures_util::StreamExt;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(tstp) = signal(SignalKind::from_raw(libc::SIGTSTP)) {
+            return futures_util::stream::unfold(tstp, |mut tstp| async move {
+                tstp.recv().await.map(|()| ((), tstp))
+            })
+            .boxed();
+        }
+    }
+    futures_util::stream::pending().boxed()
+}
+
+/// Puts the terminal back, stops the process (the shell shows its prompt), and takes the
+/// terminal again when continued (`fg`, SIGCONT).
+fn suspend() {
+    leave_terminal();
+    #[cfg(unix)]
+    // SAFETY: raise only sends a signal; SIGSTOP cannot be caught, so the process stops here.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+    let _ = take_terminal_back();
+}
+
+/// Resolves when the process is asked to stop: SIGTERM, SIGHUP (the terminal went away), or
+/// SIGINT / SIGQUIT sent from outside (in raw mode ^C is a key, not a signal).
 async fn termination() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
-            (Ok(mut term), Ok(mut hup)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = hup.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::interrupt(),
+            SignalKind::quit(),
+        ];
+        let mut signals: Vec<_> = kinds.into_iter().filter_map(|kind| signal(kind).ok()).collect();
+        if signals.is_empty() {
+            std::future::pending::<()>().await;
         }
+        let any = signals.iter_mut().map(|s| Box::pin(s.recv()));
+        futures_util::future::select_all(any).await;
     }
     #[cfg(not(unix))]
     std::future::pending::<()>().await

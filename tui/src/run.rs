@@ -49,6 +49,10 @@ where
             return Ok(());
         }
         if dirty {
+            if app.take_full_redraw() {
+                // Forget what the terminal is believed to show, so every cell is written again.
+                terminal.clear().map_err(anyhow::Error::new)?;
+            }
             terminal
                 .draw(|frame| app.render(frame))
                 .map_err(anyhow::Error::new)?;

@@ -57,9 +57,24 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
-/// The characters of one line with tabs expanded and control and bidi characters dropped.
+/// `c` as drawn on screen, where terminals disagree on its width: a regional indicator (half a
+/// flag emoji, 1 or 2 columns) becomes its capital letter, so a flag reads `DE`; variation
+/// selectors, zero-width joiners, skin-tone modifiers, the keycap mark and tag characters are
+/// dropped, so emoji sequences show as their parts, each of a width everyone agrees on.
+/// Otherwise a terminal that draws a glyph wider than counted leaves ghosts on other screens.
+pub fn tame_width(c: char) -> Option<char> {
+    match c {
+        '\u{1F1E6}'..='\u{1F1FF}' => char::from_u32('A' as u32 + (c as u32 - 0x1F1E6)),
+        '\u{FE00}'..='\u{FE0F}' | '\u{200D}' | '\u{1F3FB}'..='\u{1F3FF}' | '\u{20E3}' => None,
+        '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}' => None,
+        c => Some(c),
+    }
+}
+
+/// The characters of one line with tabs expanded, control and bidi characters dropped, and
+/// characters of disputed width tamed ([`tame_width`]).
 fn clean_chars(raw: &str) -> impl Iterator<Item = char> + '_ {
-    raw.chars().flat_map(|c| {
+    raw.chars().filter_map(tame_width).flat_map(|c| {
         let repeat = match c {
             '\t' => 4,
             c if c.is_control() || is_bidi_control(c) => 0,
@@ -86,6 +101,21 @@ mod tests {
     fn drops_control_characters() {
         assert_eq!(wrap("a\x1b[2Jb\tc", 20), vec!["a[2Jb    c"]);
         assert_eq!(lines("x\r\ny"), vec!["x", "y"]);
+    }
+
+    #[test]
+    fn characters_of_disputed_width_are_tamed() {
+        // A flag, a family (joined with ZWJ), a red heart with VS16, a waving hand with a skin
+        // tone, a keycap, and England's subdivision flag (tag characters).
+        let text = "\u{1F1E9}\u{1F1EA} \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} \u{2764}\u{FE0F} \u{1F44B}\u{1F3FD} 1\u{FE0F}\u{20E3} \u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}";
+        assert_eq!(
+            lines(text),
+            vec!["DE \u{1F468}\u{1F469}\u{1F467} \u{2764} \u{1F44B} 1 \u{1F3F4}"]
+        );
+        assert_eq!(wrap("Tickets \u{1F1EB}\u{1F1F7}", 40), vec!["Tickets FR"]);
+        assert_eq!(tame_width('a'), Some('a'));
+        let grin = '\u{1F600}';
+        assert_eq!(tame_width(grin), Some(grin), "plain wide emoji stay");
     }
 
     #[test]

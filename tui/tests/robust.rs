@@ -46,30 +46,31 @@ fn harness(dir: &Path) -> Harness {
 }
 
 fn page() -> Reply {
+    page_of(vec![
+        summary(
+            2,
+            "GitHub <noreply@github.com>",
+            "Your sign-in code",
+            "Use 482913.",
+            2,
+            false,
+        ),
+        summary(
+            1,
+            "Shop <orders@shop.example>",
+            "Order shipped",
+            "On its way.",
+            300,
+            true,
+        ),
+    ])
+}
+
+fn page_of(messages: Vec<mailcx_common::MessageSummary>) -> Reply {
     Reply::Page {
         address: ADDRESS.into(),
         page: 1,
-        result: Ok(MessageList {
-            messages: vec![
-                summary(
-                    2,
-                    "GitHub <noreply@github.com>",
-                    "Your sign-in code",
-                    "Use 482913.",
-                    2,
-                    false,
-                ),
-                summary(
-                    1,
-                    "Shop <orders@shop.example>",
-                    "Order shipped",
-                    "On its way.",
-                    300,
-                    true,
-                ),
-            ],
-            page: 1,
-        }),
+        result: Ok(MessageList { messages, page: 1 }),
     }
 }
 
@@ -240,4 +241,31 @@ async fn a_large_source_is_split_into_lines_in_the_background() {
     h.wait_for_text("Subject: big", Duration::from_secs(60))
         .await
         .unwrap();
+}
+
+/// Bug 2: a flag (two regional indicators), a ZWJ family, an emoji with VS16 and a skin tone are
+/// drawn with the widths every terminal agrees on, so no glyph spills into the next cell and
+/// stays behind on another screen; ^L repaints every cell anyway.
+#[tokio::test]
+async fn flags_and_emoji_sequences_are_drawn_in_agreed_widths() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path());
+    h.key(KeyCode::Enter);
+    h.answer(page_of(vec![summary(
+        1,
+        "\u{1F1E9}\u{1F1EA} Bahn <tickets@bahn.example>",
+        "Your tickets \u{1F1E9}\u{1F1EA}\u{2192}\u{1F1EB}\u{1F1F7} \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} \u{2764}\u{FE0F}",
+        "Have a good trip \u{1F44B}\u{1F3FD}",
+        5,
+        false,
+    )]));
+    insta::assert_snapshot!("emoji_inbox", h.screen());
+    h.resize(40, 12);
+    insta::assert_snapshot!("emoji_inbox_40x12", h.screen());
+    assert!(!h.screen().contains('\u{1F1E9}'));
+
+    assert!(!h.app.take_full_redraw());
+    h.ctrl('l');
+    assert!(h.app.take_full_redraw(), "^L asks for a full repaint");
+    assert!(!h.app.take_full_redraw(), "once");
 }
