@@ -482,3 +482,140 @@ async fn space_picks_messages_d_deletes_them_and_shift_d_deletes_all() {
     drop(h);
     server.shutdown().await;
 }
+
+/// The home screen's row of `address`.
+fn row_of<'a>(screen: &'a str, address: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(address))
+        .unwrap_or_else(|| panic!("{address} is not listed:\n{screen}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_counts_stay_true_and_mail_for_another_mailbox_gets_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    create_through_the_form(&mut h, "first", "secret-password");
+    h.wait_for_text("Created first@mail.cx", WAIT).await.unwrap();
+    create_through_the_form(&mut h, "second", "secret-password");
+    h.wait_for_text("Created second@mail.cx", WAIT).await.unwrap();
+    h.settle(WAIT).await.unwrap();
+
+    // On the home screen, mail for either mailbox is noticed and counted as it arrives.
+    send_mail(server.smtp_addr, "second@mail.cx", "Welcome", "Hello there.").await;
+    h.wait_for("the notice and the count", WAIT, |_, s| {
+        s.contains("New mail for second@mail.cx from Bob Example: Welcome")
+            && row_of(s, "second@mail.cx").contains("1 unread")
+    })
+    .await
+    .unwrap();
+    assert!(row_of(&h.screen(), "first@mail.cx").contains("0 unread · 0 B of"));
+
+    // Read it in the inbox of `second` while mail arrives for `first`: back home, both rows
+    // show the server's counts, `used` included.
+    h.key(KeyCode::Enter);
+    h.wait_for("the inbox, live, with the mail", WAIT, |_, s| {
+        s.contains("● live") && s.contains("Welcome")
+    })
+    .await
+    .unwrap();
+    h.key(KeyCode::Enter);
+    h.wait_for("the reader", WAIT, |app, _| {
+        matches!(app.screens().last(), Some(mailcx::screens::Screen::Reader(r)) if r.message.is_some())
+    })
+    .await
+    .unwrap();
+    send_mail(server.smtp_addr, "first@mail.cx", "Elsewhere", "Noticed anywhere.").await;
+    h.wait_for_text("New mail for first@mail.cx", WAIT).await.unwrap();
+    h.key(KeyCode::Char('q'));
+    h.key(KeyCode::Char('q'));
+    h.settle(WAIT).await.unwrap();
+    let (saved, _) = Saved::load(&dir.path().join("config"), &url);
+    for (address, unread) in [("first@mail.cx", 1), ("second@mail.cx", 0)] {
+        let me = Client::new(&url)
+            .with_token(saved.get(address).unwrap().token.clone())
+            .me()
+            .await
+            .unwrap();
+        assert_eq!(me.unread, unread);
+        assert!(me.used > 0);
+        let used = mailcx::format::size(me.used);
+        let screen = h.screen();
+        let row = row_of(&screen, address);
+        assert!(
+            row.contains(&format!("{unread} unread · {used} of")),
+            "{row}"
+        );
+    }
+
+    drop(h);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_toml_names_the_server_and_the_downloads_and_a_bad_one_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let downloads = dir.path().join("saved-here");
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "theme = \"light\"\nnotifications = \"bell\"\nserver = \"{url}\"\ndownloads = \"{}\"\n",
+            downloads.display()
+        ),
+    )
+    .unwrap();
+    let cli = Cli {
+        server: None,
+        config_dir: Some(config_dir.clone()),
+        data_dir: Some(dir.path().join("data")),
+        downloads: None,
+        smtp_port: 2525,
+    };
+    let prepared = launch::prepare(&cli).await.expect("start-up");
+    assert!(prepared.server.is_none(), "the file's server is used, none bundled");
+    assert_eq!(
+        prepared.app.ctx().server,
+        mailcx::ServerInfo::Remote { url: url.clone() }
+    );
+    let mut h = Harness::from_prepared(prepared.app, prepared.actions);
+    h.settle(WAIT).await.unwrap();
+    assert!(h.app.popups().is_empty(), "a good file warns of nothing");
+
+    // A mail's source saved with `s` lands in the file's downloads directory.
+    h.key(KeyCode::Char('t'));
+    h.wait_for_text("● live", WAIT).await.unwrap();
+    let address = h.app.ctx().saved.mailboxes()[0].address.clone();
+    send_mail(server.smtp_addr, &address, "Keep me", "Body.").await;
+    h.wait_for_text("Keep me", WAIT).await.unwrap();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("Body.", WAIT).await.unwrap();
+    h.key(KeyCode::Char('v'));
+    h.wait_for_text("Source", WAIT).await.unwrap();
+    h.key(KeyCode::Char('s'));
+    h.wait_for_text("Saved to", WAIT).await.unwrap();
+    let saved: Vec<_> = std::fs::read_dir(&downloads).unwrap().collect();
+    assert_eq!(saved.len(), 1);
+    drop(h);
+
+    // A file with a mistake: the app still starts (defaults), and says what is wrong.
+    std::fs::write(config_dir.join("config.toml"), "theme = \"purple\"\n").unwrap();
+    let cli = Cli {
+        server: Some(url.clone()),
+        ..cli
+    };
+    let prepared = launch::prepare(&cli).await.expect("start-up despite the file");
+    let mut h = Harness::from_prepared(prepared.app, prepared.actions);
+    let screen = h.screen();
+    assert!(screen.contains("config.toml is not used"), "{screen}");
+
+    drop(h);
+    server.shutdown().await;
+}

@@ -21,6 +21,7 @@ use crate::popup::{Popup, PopupKey};
 use crate::saved::{Saved, SavedMailbox};
 use crate::screens::inbox::Live;
 use crate::outside::Pipe;
+use crate::watch::{Notify, Watchers};
 use crate::screens::{
     CreateForm, Ctx, HeadersView, Health, Home, Inbox, Reader, Screen, SignInForm, SourceView,
 };
@@ -110,6 +111,12 @@ pub struct App {
     pipe: Option<Pipe>,
     /// HTML temp files opened with `O`, removed after a while or when the app ends.
     temp_files: Vec<PathBuf>,
+    /// Live connections of the saved mailboxes whose inbox is not open.
+    watchers: Watchers,
+    /// How new mail for a mailbox not on screen is announced beyond the notice.
+    notify: Notify,
+    /// Where bell and desktop-notification sequences go (the terminal; tests record them).
+    alert: Option<Box<dyn FnMut(&str) + Send>>,
     quit: bool,
     /// The next frame repaints every cell, not only what changed (`^L`, back from `^Z`).
     full_redraw: bool,
@@ -144,6 +151,9 @@ impl App {
             opener: default_opener(),
             pipe: None,
             temp_files: Vec::new(),
+            watchers: Watchers::default(),
+            notify: Notify::Off,
+            alert: None,
             quit: false,
             full_redraw: false,
             clock: None,
@@ -154,10 +164,27 @@ impl App {
         app
     }
 
-    /// Loads the domains and checks every saved mailbox, in the background.
+    /// Loads the domains, checks every saved mailbox and starts watching them for new mail, in
+    /// the background.
     pub fn start(&mut self) {
         self.load_domains();
         self.check_all();
+        let addresses: Vec<String> = self.ctx.saved.mailboxes().iter().map(|m| m.address.clone()).collect();
+        for address in addresses {
+            self.watch(&address);
+        }
+    }
+
+    /// Shows a warning popup (a settings file that could not be used).
+    pub fn warn(&mut self, title: &str, text: String) {
+        self.popups.push(Popup::error(title, text));
+    }
+
+    /// Sets how new mail for a mailbox not on screen is announced (`notifications` in the
+    /// config file), and where the bell or notification sequence is written.
+    pub fn set_notifications(&mut self, notify: Notify, sink: Box<dyn FnMut(&str) + Send>) {
+        self.notify = notify;
+        self.alert = Some(sink);
     }
 
     /// What screens read: saved mailboxes, domains, health.
@@ -426,6 +453,8 @@ impl App {
                 };
                 self.screens.push(Screen::Inbox(Inbox::new(address.clone())));
                 self.load_page(address.clone(), 1);
+                // The inbox's own connection replaces the watcher's.
+                self.watchers.stop(&address);
                 self.start_live(address, client);
             }
             Action::Inspect(address) => {
@@ -464,6 +493,7 @@ impl App {
             }),
             Action::Forget(address) => match self.ctx.saved.remove(&address) {
                 Ok(()) => {
+                    self.watchers.stop(&address);
                     self.ctx.health.remove(&address);
                     self.status.notice(
                         format!("Removed {address} from this list (it stays on the server)"),
@@ -725,6 +755,7 @@ impl App {
             Reply::AccountDeleted { address, result } => match result {
                 Ok(()) => {
                     self.leave_mailbox(&address);
+                    self.watchers.stop(&address);
                     self.ctx.health.remove(&address);
                     if let Err(e) = self.ctx.saved.remove(&address) {
                         self.popups.push(Popup::error("Cannot save the list", e));
@@ -777,6 +808,9 @@ impl App {
                 Ok(()) => {
                     if let Some(inbox) = self.inbox_mut(&address) {
                         inbox.mark_read(id);
+                    }
+                    if let Some(Health::Ok(me)) = self.ctx.health.get_mut(&address) {
+                        me.unread = me.unread.saturating_sub(1);
                     }
                 }
                 Err(e) => self
@@ -936,7 +970,11 @@ impl App {
     }
 
     fn on_live(&mut self, address: String, event: LiveEvent) {
+        if let LiveEvent::Email(email) = &event {
+            self.count_new_mail(&address, email.size);
+        }
         let Some(inbox) = self.inbox_mut(&address) else {
+            self.on_watched(address, event);
             return;
         };
         match event {
@@ -972,6 +1010,53 @@ impl App {
                     reason: e.to_string(),
                 }
             }
+        }
+    }
+
+    /// What the connection of a watched mailbox (inbox not open) reports.
+    fn on_watched(&mut self, address: String, event: LiveEvent) {
+        if !self.watchers.is_watching(&address) {
+            return;
+        }
+        match event {
+            // (Re)connected: mail may have come meanwhile; the counts are asked for again.
+            LiveEvent::Connected => self.check_quietly(&address),
+            LiveEvent::Email(email) => {
+                let from = format::from_name(&email.from, &email.sender);
+                let text = format!("New mail for {address} from {from}: {}", format::one_line(&email.subject));
+                let sequence = self.notify.sequence(&text);
+                if let Some(alert) = self.alert.as_mut()
+                    && !sequence.is_empty()
+                {
+                    alert(&sequence);
+                }
+                self.status.notice(text, Tone::Good);
+            }
+            LiveEvent::Refused(e) if e.code() == Some(ErrorCode::InvalidToken) => {
+                self.watchers.stop(&address);
+                self.ctx.health.insert(address, Health::SignedOut);
+            }
+            LiveEvent::Disconnected { .. } | LiveEvent::Refused(_) => {}
+        }
+    }
+
+    /// A new mail for `address`: its counts on the home screen go up at once.
+    fn count_new_mail(&mut self, address: &str, size: u64) {
+        if let Some(Health::Ok(me)) = self.ctx.health.get_mut(address) {
+            me.messages += 1;
+            me.unread += 1;
+            me.used += size;
+        }
+    }
+
+    /// Watches a saved mailbox for new mail, unless its inbox is open (that has its own).
+    fn watch(&mut self, address: &str) {
+        if self.inbox_mut(address).is_some() {
+            return;
+        }
+        if let Some(m) = self.ctx.saved.get(address) {
+            let client = self.client.with_token(&m.token);
+            self.watchers.start(address, client, &self.tx);
         }
     }
 
@@ -1133,8 +1218,14 @@ impl App {
             token: token.token,
             password,
         };
-        if let Err(e) = self.ctx.saved.upsert(mailbox) {
-            self.popups.push(Popup::error("Cannot save the mailbox", e));
+        let address = mailbox.address.clone();
+        match self.ctx.saved.upsert(mailbox) {
+            Ok(()) => {
+                // A new token: the watcher of an old one must not go on.
+                self.watchers.stop(&address);
+                self.watch(&address);
+            }
+            Err(e) => self.popups.push(Popup::error("Cannot save the mailbox", e)),
         }
     }
 
@@ -1177,6 +1268,7 @@ impl App {
     fn token_rejected(&mut self, address: &str) {
         self.ctx.health.insert(address.to_string(), Health::SignedOut);
         self.leave_mailbox(address);
+        self.watchers.stop(address);
         let asked = self.popups.iter().any(
             |p| matches!(p, Popup::Confirm { on_yes: Some(Action::OpenSignIn(Some(a))), .. } if a == address),
         );
@@ -1220,6 +1312,21 @@ impl App {
         }
         if let Some(Screen::Inbox(inbox)) = self.screens.pop() {
             self.stop_live(&inbox.address);
+            self.watch(&inbox.address);
+        }
+        // Home again: what was read, deleted or received meanwhile shows in fresh counts.
+        if self.screens.len() == 1 {
+            let addresses: Vec<String> = self
+                .ctx
+                .saved
+                .mailboxes()
+                .iter()
+                .map(|m| m.address.clone())
+                .filter(|a| self.ctx.health.get(a) != Some(&Health::SignedOut))
+                .collect();
+            for address in addresses {
+                self.check_quietly(&address);
+            }
         }
     }
 
@@ -1294,12 +1401,19 @@ impl App {
 
     /// Checks one saved mailbox with `GET /api/me`.
     fn check(&mut self, address: &str) {
+        if self.ctx.saved.get(address).is_some() {
+            self.ctx.health.insert(address.to_string(), Health::Checking);
+        }
+        self.check_quietly(address);
+    }
+
+    /// [`App::check`] keeping what the row shows until the answer replaces it.
+    fn check_quietly(&mut self, address: &str) {
         let Some(m) = self.ctx.saved.get(address) else {
             return;
         };
         let client = self.client.with_token(&m.token);
         let address = address.to_string();
-        self.ctx.health.insert(address.clone(), Health::Checking);
         self.spawn("Checking mailboxes", async move {
             let result = client.me().await;
             Reply::Me { address, result }

@@ -15,7 +15,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use crate::action::Action;
 use crate::app::{App, ServerInfo, Settings};
 use crate::cli::Cli;
-use crate::embedded;
+use crate::config::Config;
+use crate::{embedded, theme};
 use crate::outside::Pipe;
 use crate::run::{LoopStats, run_loop};
 
@@ -39,7 +40,11 @@ pub struct Prepared {
 
 /// Starts the server (unless `--server` names one) and the app, without touching the terminal.
 pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
-    let (server_info, client, server) = match &cli.server {
+    let (config, warning) = Config::load(&cli.config_dir());
+    theme::init(config.theme);
+    // Flags (and their environment variables) win over the file.
+    let server_url = cli.server.clone().or(config.server.clone());
+    let (server_info, client, server) = match &server_url {
         Some(url) => {
             let url = url.trim_end_matches('/').to_string();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -69,9 +74,17 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
         server: server_info,
         client,
         config_dir: cli.config_dir(),
-        downloads: cli.downloads_dir(),
+        downloads: cli
+            .downloads
+            .clone()
+            .or(config.downloads.clone())
+            .unwrap_or_else(|| cli.downloads_dir()),
     };
     let mut app = App::new(settings, tx);
+    if let Some(warning) = warning {
+        app.warn("Settings", warning);
+    }
+    app.set_notifications(config.notifications, Box::new(write_to_terminal));
     app.start();
     Ok(Prepared { app, actions, server })
 }
@@ -253,6 +266,13 @@ fn mouse_and_paste_off() {
     let mut out = io::stdout();
     let _ = out.write_all(MOUSE_OFF);
     let _ = execute!(out, DisableBracketedPaste);
+}
+
+/// Writes a bell or notification sequence to the terminal.
+fn write_to_terminal(sequence: &str) {
+    let mut out = io::stdout();
+    let _ = out.write_all(sequence.as_bytes());
+    let _ = out.flush();
 }
 
 /// Puts `text` on the clipboard with OSC 52, which the terminal handles (also over SSH).

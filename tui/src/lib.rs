@@ -8,6 +8,7 @@
 pub mod action;
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod embedded;
 pub mod extract;
 pub mod field;
@@ -26,6 +27,7 @@ pub mod status;
 pub mod testing;
 pub mod text;
 pub mod theme;
+pub mod watch;
 
 pub use action::{Action, LiveEvent, Reply};
 pub use app::{App, ServerInfo, Settings};

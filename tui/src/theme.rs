@@ -1,48 +1,175 @@
-//! The few styles the app uses, in one place so screens look alike.
+//! The few styles the app uses, in one place so screens look alike. Three palettes: one for
+//! dark terminals, one for light ones (no yellow or light gray text, no fixed dark fields), and
+//! one without colour for `NO_COLOR` (bold, reverse and underline only).
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+
+/// The `theme` of `config.toml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThemeChoice {
+    /// Light or dark as the terminal says (`COLORFGBG`), else dark.
+    #[default]
+    Auto,
+    /// For a light background.
+    Light,
+    /// For a dark background.
+    Dark,
+}
+
+/// The styles in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Palette {
+    /// Colours for a dark background.
+    Dark = 0,
+    /// Colours for a light background.
+    Light = 1,
+    /// No colour at all (`NO_COLOR`).
+    Plain = 2,
+}
+
+static PALETTE: AtomicU8 = AtomicU8::new(Palette::Dark as u8);
+
+/// Picks the palette once at start-up: `NO_COLOR` (set and not empty, see no-color.org) wins
+/// over the theme; `auto` reads the background from `COLORFGBG`.
+pub fn init(choice: ThemeChoice) {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let colorfgbg = std::env::var("COLORFGBG").ok();
+    PALETTE.store(choose(choice, no_color, colorfgbg.as_deref()) as u8, Ordering::Relaxed);
+}
+
+/// The palette for these settings.
+pub fn choose(choice: ThemeChoice, no_color: bool, colorfgbg: Option<&str>) -> Palette {
+    match choice {
+        _ if no_color => Palette::Plain,
+        ThemeChoice::Light => Palette::Light,
+        ThemeChoice::Dark => Palette::Dark,
+        ThemeChoice::Auto if colorfgbg.is_some_and(light_background) => Palette::Light,
+        ThemeChoice::Auto => Palette::Dark,
+    }
+}
+
+/// Whether `COLORFGBG` ("15;0", "0;default;15") names a light background: its last field is
+/// white (7) or a bright colour (9–15).
+fn light_background(colorfgbg: &str) -> bool {
+    let background = colorfgbg.rsplit(';').next().and_then(|b| b.parse::<u8>().ok());
+    matches!(background, Some(7 | 9..=15))
+}
+
+fn palette() -> Palette {
+    match PALETTE.load(Ordering::Relaxed) {
+        1 => Palette::Light,
+        2 => Palette::Plain,
+        _ => Palette::Dark,
+    }
+}
+
+/// `dark`, `light` or `plain` by the palette in use.
+fn by(dark: Style, light: Style, plain: Style) -> Style {
+    match palette() {
+        Palette::Dark => dark,
+        Palette::Light => light,
+        Palette::Plain => plain,
+    }
+}
+
+const BOLD: Modifier = Modifier::BOLD;
 
 /// Titles and the app name.
 pub fn title() -> Style {
-    Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    by(
+        Style::new().fg(Color::Cyan).add_modifier(BOLD),
+        Style::new().fg(Color::Blue).add_modifier(BOLD),
+        Style::new().add_modifier(BOLD),
+    )
 }
 
 /// The selected row of a list.
 pub fn selected() -> Style {
-    Style::new().bg(Color::DarkGray).add_modifier(Modifier::BOLD)
+    by(
+        Style::new().bg(Color::DarkGray).add_modifier(BOLD),
+        Style::new().add_modifier(Modifier::REVERSED),
+        Style::new().add_modifier(Modifier::REVERSED),
+    )
 }
 
 /// Secondary text: previews, labels, hints.
 pub fn dim() -> Style {
-    Style::new().fg(Color::Gray)
+    by(
+        Style::new().fg(Color::Gray),
+        // Palette 8: palette 7 is near white on a light background.
+        Style::new().fg(Color::DarkGray),
+        Style::new(),
+    )
 }
 
 /// Validation and server errors.
 pub fn error() -> Style {
-    Style::new().fg(Color::Red)
+    by(
+        Style::new().fg(Color::Red),
+        Style::new().fg(Color::Red),
+        Style::new().add_modifier(BOLD),
+    )
 }
 
 /// Good news: live connection, success notices.
 pub fn ok() -> Style {
-    Style::new().fg(Color::Green)
+    by(
+        Style::new().fg(Color::Green),
+        Style::new().fg(Color::Green),
+        Style::new(),
+    )
 }
 
 /// Unread messages.
 pub fn unread() -> Style {
-    Style::new().add_modifier(Modifier::BOLD)
+    Style::new().add_modifier(BOLD)
 }
 
 /// A key in the key bar or the help.
 pub fn key() -> Style {
-    Style::new().fg(Color::Black).bg(Color::Cyan)
+    by(
+        Style::new().fg(Color::Black).bg(Color::Cyan),
+        Style::new().fg(Color::White).bg(Color::Blue),
+        Style::new().add_modifier(Modifier::REVERSED),
+    )
 }
 
 /// The focused form field.
 pub fn focused() -> Style {
-    Style::new().fg(Color::Yellow)
+    by(
+        Style::new().fg(Color::Yellow),
+        // Yellow on white cannot be read.
+        Style::new().fg(Color::Magenta),
+        Style::new().add_modifier(Modifier::UNDERLINED),
+    )
 }
 
 /// An input box's text area.
 pub fn input() -> Style {
-    Style::new().bg(Color::Rgb(40, 40, 40))
+    by(
+        Style::new().bg(Color::Rgb(40, 40, 40)),
+        // No fixed dark field on a light terminal: an underline marks it.
+        Style::new().add_modifier(Modifier::UNDERLINED),
+        Style::new().add_modifier(Modifier::UNDERLINED),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_wins_and_auto_reads_the_background() {
+        assert_eq!(choose(ThemeChoice::Dark, true, None), Palette::Plain);
+        assert_eq!(choose(ThemeChoice::Light, false, None), Palette::Light);
+        assert_eq!(choose(ThemeChoice::Auto, false, Some("0;15")), Palette::Light);
+        assert_eq!(choose(ThemeChoice::Auto, false, Some("0;default;7")), Palette::Light);
+        assert_eq!(choose(ThemeChoice::Auto, false, Some("15;0")), Palette::Dark);
+        assert_eq!(choose(ThemeChoice::Auto, false, Some("garbage")), Palette::Dark);
+        assert_eq!(choose(ThemeChoice::Auto, false, None), Palette::Dark);
+    }
 }

@@ -670,3 +670,77 @@ async fn shift_o_on_a_text_only_mail_says_there_is_no_html() {
     assert!(h.screen().contains("This message has no HTML part"));
     assert!(!h.app.is_busy());
 }
+
+#[tokio::test]
+async fn home_counts_unread_and_mail_for_a_mailbox_not_on_screen_gets_a_notice() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    let alerts = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = alerts.clone();
+    h.app.set_notifications(
+        mailcx::watch::Notify::Desktop,
+        Box::new(move |s| sink.lock().unwrap().push(s.to_string())),
+    );
+    // Back home: the counts are asked for again, and the mailbox is watched from now on.
+    h.key(KeyCode::Char('q'));
+    h.answer(Reply::Me {
+        address: ADDRESS.into(),
+        result: Ok(mailcx_common::Me {
+            id: Uuid::from_u128(1),
+            address: ADDRESS.into(),
+            role: mailcx_common::Role::User,
+            quota: 41_943_040,
+            used: 5_135,
+            created_at: now(),
+            messages: 3,
+            unread: 2,
+        }),
+    });
+    snap!("home_unread", h);
+    h.resize(40, 12);
+    snap!("home_unread_40x12", h);
+    h.resize(80, 24);
+
+    // Mail for it while home: a notice, the counts go up, and the desktop notification is sent.
+    let Action::Live { event, .. } = new_mail(20, "Your code") else {
+        unreachable!()
+    };
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event,
+    });
+    let screen = h.screen();
+    assert!(
+        screen.contains("New mail for demo@mail.cx from Carol: Your code"),
+        "{screen}"
+    );
+    assert!(screen.contains("3 unread · 7.0 KiB of 40 MiB used"), "{screen}");
+    assert_eq!(
+        alerts.lock().unwrap().as_slice(),
+        ["\x1b]9;New mail for demo@mail.cx from Carol: Your code\x07".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn notifications_are_off_by_default() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_inbox(dir.path());
+    let alerts = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = alerts.clone();
+    h.app.set_notifications(
+        mailcx::watch::Notify::default(),
+        Box::new(move |s| sink.lock().unwrap().push(s.to_string())),
+    );
+    h.key(KeyCode::Char('q'));
+    let Action::Live { event, .. } = new_mail(20, "Your code") else {
+        unreachable!()
+    };
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event,
+    });
+    assert!(h.screen().contains("New mail for demo@mail.cx"));
+    assert!(alerts.lock().unwrap().is_empty());
+}

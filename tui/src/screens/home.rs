@@ -87,17 +87,24 @@ impl Home {
         self.table.select(Some(selected));
         let rows = list.iter().map(|m| {
             let state = match ctx.health.get(&m.address) {
-                Some(Health::Ok(me)) => Span::styled(
-                    format!("{} of {} used", format::size(me.used), format::size(me.quota)),
-                    theme::dim(),
-                ),
+                Some(Health::Ok(me)) => Line::from(vec![
+                    // The unread count first: it is what a glance at the list is for.
+                    Span::styled(
+                        format!("{} unread", me.unread),
+                        if me.unread > 0 { theme::unread() } else { theme::dim() },
+                    ),
+                    Span::styled(
+                        format!(" · {} of {} used", format::size(me.used), format::size(me.quota)),
+                        theme::dim(),
+                    ),
+                ]),
                 Some(Health::Checking) | None => {
-                    Span::styled(format!("{} checking", ctx.spinner), theme::dim())
+                    Line::styled(format!("{} checking", ctx.spinner), theme::dim())
                 }
                 Some(Health::SignedOut) => {
-                    Span::styled("signed out: press s to sign in again", theme::error())
+                    Line::styled("signed out: press s to sign in again", theme::error())
                 }
-                Some(Health::Failed(e)) => Span::styled(format::one_line(e), theme::error()),
+                Some(Health::Failed(e)) => Line::styled(format::one_line(e), theme::error()),
             };
             Row::new(vec![Cell::from(m.address.as_str()), Cell::from(state)])
         });
