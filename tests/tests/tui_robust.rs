@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use mailcx::crossterm::event::KeyCode;
 use mailcx::saved::{Saved, SavedMailbox};
 use mailcx::testing::Harness;
+use mailcx::{embedded, launch};
 use mailcx_common::{Client, Credentials};
 use mailcx_server::{Config, RunningServer, Server};
 
@@ -138,4 +139,96 @@ async fn the_live_connection_comes_back_soon_after_a_long_outage() {
 
     drop(h);
     server.shutdown().await;
+}
+
+fn bundled_cli(dir: &Path, data_dir: std::path::PathBuf) -> mailcx::Cli {
+    mailcx::Cli {
+        server: None,
+        config_dir: Some(dir.join("config")),
+        data_dir: Some(data_dir),
+        downloads: Some(dir.join("downloads")),
+        smtp_port: 0,
+    }
+}
+
+/// Bug 11: the saved list is keyed by the resolved data directory, and a second bundled app on
+/// the same directory is told which server runs there and can use it, with the same list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_bundled_app_on_the_same_data_directory_uses_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = launch::prepare(&bundled_cli(dir.path(), dir.path().join("data")))
+        .await
+        .expect("the first bundled server starts");
+    let server = first.server.expect("a bundled server");
+    let key = first.app.ctx().server.key();
+    let (mut saved, _) = Saved::load(&dir.path().join("config"), &key);
+    saved
+        .upsert(SavedMailbox {
+            address: "shared@mail.cx".into(),
+            id: uuid::Uuid::nil(),
+            token: "t".into(),
+            password: None,
+        })
+        .unwrap();
+
+    // The same directory written another way: `x/../data`.
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    let second_cli = bundled_cli(dir.path(), dir.path().join("x").join("..").join("data"));
+    let refused = launch::prepare(&second_cli)
+        .await
+        .err()
+        .expect("a second server on the same database is refused");
+    let running = refused
+        .downcast_ref::<embedded::AlreadyRunning>()
+        .unwrap_or_else(|| panic!("says which server runs there: {refused:#}"))
+        .clone();
+    assert_eq!((running.http, running.smtp), (server.http_addr, server.smtp_addr));
+    assert!(refused.to_string().contains(&server.http_addr.to_string()));
+
+    let second = launch::prepare_with(&second_cli, Some(&running))
+        .await
+        .expect("the second app uses the running server");
+    assert!(second.server.is_none(), "no second server");
+    assert_eq!(second.app.ctx().server.key(), key, "one saved list");
+    let mut h = Harness::from_prepared(second.app, second.actions);
+    h.wait_for_text("shared@mail.cx", WAIT).await.unwrap();
+    // Its requests reach the running server (the made-up token is refused there).
+    h.wait_for_text("signed out", WAIT).await.unwrap();
+
+    drop(h);
+    drop(first.app);
+    embedded::stop(server, &dir.path().join("data"), || {}).await;
+}
+
+/// Bug 12: quitting while an SMTP client is connected says so and stops within a short grace,
+/// not after the server's default 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_with_an_smtp_client_connected_says_so_and_is_prompt() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let prepared = launch::prepare(&bundled_cli(dir.path(), data.clone()))
+        .await
+        .expect("the bundled server starts");
+    let server = prepared.server.expect("a bundled server");
+    let smtp = tokio::net::TcpStream::connect(server.smtp_addr).await.unwrap();
+    let mut smtp = tokio::io::BufReader::new(smtp);
+    let mut banner = String::new();
+    smtp.read_line(&mut banner).await.unwrap();
+    assert!(banner.starts_with("220"), "{banner}");
+
+    drop(prepared.app);
+    let mut said = false;
+    let stopped = tokio::time::timeout(
+        Duration::from_secs(4),
+        embedded::stop(server, &data, || said = true),
+    )
+    .await;
+    assert_eq!(
+        stopped,
+        Ok(true),
+        "stopped within the grace, after saying why it waits"
+    );
+    assert!(said);
+    assert!(!data.join(embedded::ADDR_FILE).exists());
 }

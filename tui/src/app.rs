@@ -115,6 +115,9 @@ pub struct App {
     watchers: Watchers,
     /// How new mail for a mailbox not on screen is announced beyond the notice.
     notify: Notify,
+    /// When the loop last woke by itself with no request running (to redraw ages or a
+    /// countdown), so ages alone wake it at most once a minute.
+    ages_drawn_at: Option<std::time::Instant>,
     /// Where bell and desktop-notification sequences go (the terminal; tests record them).
     alert: Option<Box<dyn FnMut(&str) + Send>>,
     quit: bool,
@@ -153,6 +156,7 @@ impl App {
             temp_files: Vec::new(),
             watchers: Watchers::default(),
             notify: Notify::Off,
+            ages_drawn_at: None,
             alert: None,
             quit: false,
             full_redraw: false,
@@ -218,6 +222,29 @@ impl App {
         if self.is_busy() {
             return Some(crate::run::SPINNER_TICK);
         }
+        let countdown = self.next_countdown_wake();
+        let ages = self.next_age_wake();
+        countdown.into_iter().chain(ages).min()
+    }
+
+    /// When a relative age on screen ("now", "2m") changes, so it stays true: the first change
+    /// among the visible ages, but at most one such redraw a minute. `None` without ages.
+    fn next_age_wake(&self) -> Option<std::time::Duration> {
+        let now = self.clock.unwrap_or_else(chrono::Utc::now);
+        let change = match self.screens.last()? {
+            Screen::Inbox(inbox) => inbox.next_age_change(now),
+            Screen::Reader(reader) => reader.next_age_change(now),
+            _ => None,
+        }?;
+        let not_before = self
+            .ages_drawn_at
+            .map(|at| (at + AGE_REDRAW_GAP).saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or_default();
+        Some(change.max(not_before))
+    }
+
+    /// The next second of an offline inbox's countdown.
+    fn next_countdown_wake(&self) -> Option<std::time::Duration> {
         match self.screens.last() {
             Some(Screen::Inbox(inbox)) => match inbox.live {
                 Live::Offline { retry_at, .. } => {
@@ -232,8 +259,11 @@ impl App {
         }
     }
 
-    /// Advances the spinner.
+    /// Advances the spinner (the loop woke by itself: for the spinner, a countdown or ages).
     pub fn tick(&mut self) {
+        if !self.is_busy() {
+            self.ages_drawn_at = Some(std::time::Instant::now());
+        }
         self.status.tick();
     }
 
@@ -1551,6 +1581,9 @@ impl App {
         self.start_html_job();
     }
 }
+
+/// The least time between two redraws made only to keep relative ages true.
+const AGE_REDRAW_GAP: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A subject for a question: in quotes, or "the message with no subject" when it is empty.
 fn quoted_subject(subject: &str) -> String {

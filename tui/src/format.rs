@@ -33,6 +33,18 @@ pub fn age(now: Timestamp, then: Timestamp) -> String {
     }
 }
 
+/// How long until [`age`] of `then` shows another text ("now" → "1m", "59m" → "1h", ...).
+pub fn next_age_change(now: Timestamp, then: Timestamp) -> std::time::Duration {
+    let secs = (now - then).num_seconds().max(0) as u64;
+    let unit = match secs {
+        s if s < 3600 => 60,
+        s if s < 86_400 => 3600,
+        s if s < 365 * 86_400 => 86_400,
+        _ => 365 * 86_400,
+    };
+    std::time::Duration::from_secs(unit - secs % unit)
+}
+
 /// [`age`] as a phrase: `just now`, `5m ago`.
 pub fn ago(now: Timestamp, then: Timestamp) -> String {
     match age(now, then).as_str() {
@@ -107,6 +119,17 @@ mod tests {
         assert_eq!(ago(7200), "2h");
         assert_eq!(ago(3 * 86_400), "3d");
         assert_eq!(ago(-50), "now");
+    }
+
+    #[test]
+    fn the_next_age_change_is_at_the_next_unit() {
+        let now: Timestamp = "2025-01-15T10:30:00Z".parse().unwrap();
+        let next = |s: i64| next_age_change(now, now - chrono::Duration::seconds(s)).as_secs();
+        assert_eq!(next(0), 60, "now → 1m");
+        assert_eq!(next(130), 50, "2m → 3m");
+        assert_eq!(next(3599), 1, "59m → 1h");
+        assert_eq!(next(7200 + 5), 3595, "2h → 3h");
+        assert_eq!(next(-50), 60, "a clock ahead reads as now");
     }
 
     #[test]

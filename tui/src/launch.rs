@@ -40,6 +40,12 @@ pub struct Prepared {
 
 /// Starts the server (unless `--server` names one) and the app, without touching the terminal.
 pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
+    prepare_with(cli, None).await
+}
+
+/// [`prepare`], using the bundled server another mailcx already runs on the data directory
+/// when `shared` names it (with the same saved list) instead of starting one.
+pub async fn prepare_with(cli: &Cli, shared: Option<&embedded::AlreadyRunning>) -> anyhow::Result<Prepared> {
     let (config, warning) = Config::load(&cli.config_dir());
     theme::init(config.theme);
     // Flags (and their environment variables) win over the file.
@@ -55,19 +61,25 @@ pub async fn prepare(cli: &Cli) -> anyhow::Result<Prepared> {
             let url = client.base_url().to_string();
             (ServerInfo::Remote { url }, client, None)
         }
-        None => {
-            let embedded = embedded::start(&cli.data_dir(), cli.smtp_port).await?;
-            let info = ServerInfo::Embedded {
-                http: embedded.server.http_addr,
-                smtp: embedded.smtp,
-                db: embedded.db,
-            };
-            (
-                info,
-                Client::new(&embedded.server.http_url()),
-                Some(embedded.server),
-            )
-        }
+        None => match shared {
+            Some(running) => {
+                let client = Client::new(&format!("http://{}", running.http));
+                (running.server_info(), client, None)
+            }
+            None => {
+                let embedded = embedded::start(&cli.data_dir(), cli.smtp_port).await?;
+                let info = ServerInfo::Embedded {
+                    http: embedded.server.http_addr,
+                    smtp: embedded.smtp,
+                    db: embedded.db,
+                };
+                (
+                    info,
+                    Client::new(&embedded.server.http_url()),
+                    Some(embedded.server),
+                )
+            }
+        },
     };
     let (tx, actions) = unbounded_channel();
     let settings = Settings {
@@ -100,11 +112,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Without a log file the server logs nowhere, which is still better than over the screen.
         let _ = embedded::log_to_file(&cli.data_dir());
     }
+    let prepared = match prepare(&cli).await {
+        Ok(prepared) => prepared,
+        Err(e) => match e.downcast_ref::<embedded::AlreadyRunning>().cloned() {
+            Some(running) if use_running(&running) => prepare_with(&cli, Some(&running)).await?,
+            _ => return Err(e),
+        },
+    };
     let Prepared {
         mut app,
         mut actions,
         server,
-    } = prepare(&cli).await?;
+    } = prepared;
     let mut terminal = enter_terminal()?;
     let mut stats = LoopStats::default();
     let app_loop = async {
@@ -131,9 +150,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     leave_terminal();
     drop(app);
     if let Some(server) = server {
-        server.shutdown().await;
+        embedded::stop(server, &cli.data_dir(), || {
+            eprintln!("mailcx: a client is still connected to the bundled server; closing it…")
+        })
+        .await;
     }
     result
+}
+
+/// Asks on the plain terminal (before the app takes it) whether to use the bundled server
+/// another mailcx runs on the same data directory. Yes unless the answer starts with `n`.
+fn use_running(running: &embedded::AlreadyRunning) -> bool {
+    eprint!("mailcx: {running}.\nUse that server, with the same saved mailboxes? [Y/n] ");
+    let mut answer = String::new();
+    if io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    !answer.trim().to_ascii_lowercase().starts_with('n')
 }
 
 /// Runs a piped command on the normal screen, the app's screen put away meanwhile. Unless it

@@ -744,3 +744,45 @@ async fn notifications_are_off_by_default() {
     assert!(h.screen().contains("New mail for demo@mail.cx"));
     assert!(alerts.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn relative_ages_wake_the_loop_at_most_once_a_minute_and_only_when_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path());
+    h.screen();
+    assert_eq!(h.app.next_wake(), None, "home shows no age: no wake-up");
+
+    // The inbox shows "2m", "30m", "1d": the first changes in a minute.
+    let mut h = open_inbox(dir.path());
+    h.screen();
+    assert_eq!(h.app.next_wake(), Some(Duration::from_secs(60)));
+
+    // A message 10 s from its next minute: that is when the loop wakes...
+    let mut h = harness(dir.path());
+    h.send(Action::OpenInbox(ADDRESS.into()));
+    let mut list = messages();
+    list[0].created_at = now() - chrono::Duration::seconds(170);
+    h.answer(page(list));
+    h.screen();
+    assert_eq!(h.app.next_wake(), Some(Duration::from_secs(10)));
+    // ...and after it woke, not again within the minute.
+    h.app.tick();
+    let wake = h.app.next_wake().unwrap();
+    assert!(wake > Duration::from_secs(55), "{wake:?}");
+
+    // An empty inbox shows no age.
+    let mut h = harness(dir.path());
+    h.send(Action::OpenInbox(ADDRESS.into()));
+    h.answer(page(Vec::new()));
+    h.screen();
+    assert_eq!(h.app.next_wake(), None);
+}
+
+#[tokio::test]
+async fn the_reader_s_age_wakes_the_loop_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_reader(dir.path(), 2, Some("Hi."), None);
+    h.screen();
+    assert!(h.screen().contains("(30m ago)"));
+    assert_eq!(h.app.next_wake(), Some(Duration::from_secs(60)));
+}

@@ -4,7 +4,7 @@
 //! as 10.
 
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{MessageSummary, NewEmail};
@@ -141,6 +141,17 @@ impl Inbox {
         } else {
             HINTS.to_vec()
         }
+    }
+
+    /// How long until an age in a visible row changes; `None` when no row is shown.
+    pub fn next_age_change(&self, now: mailcx_common::Timestamp) -> Option<Duration> {
+        let rows = self.rows_area.height as usize;
+        let end = (self.offset + rows).min(self.messages.len());
+        self.messages
+            .get(self.offset..end)?
+            .iter()
+            .map(|m| format::next_age_change(now, m.created_at))
+            .min()
     }
 
     /// The applied search (`GET /api/messages?q=`); empty when the list is unfiltered.

@@ -96,6 +96,16 @@ impl Reader {
         }
     }
 
+    /// How long until the "(2m ago)" in the headers changes; `None` before anything shows.
+    pub fn next_age_change(&self, now: mailcx_common::Timestamp) -> Option<std::time::Duration> {
+        let created = match (&self.message, &self.summary) {
+            (Some(m), _) => m.created_at,
+            (None, Some(s)) => s.created_at,
+            (None, None) => return None,
+        };
+        Some(format::next_age_change(now, created))
+    }
+
     /// Shows the loaded message: its text body, or its HTML body when it has no text.
     pub fn set_message(&mut self, message: Message) {
         self.body = if message.text_body.is_none() && message.html_body.is_some() {
