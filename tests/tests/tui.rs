@@ -529,7 +529,13 @@ async fn home_counts_stay_true_and_mail_for_another_mailbox_gets_a_notice() {
     })
     .await
     .unwrap();
-    send_mail(server.smtp_addr, "first@mail.cx", "Elsewhere", "Noticed anywhere.").await;
+    send_mail(
+        server.smtp_addr,
+        "first@mail.cx",
+        "Elsewhere",
+        "Noticed anywhere.",
+    )
+    .await;
     h.wait_for_text("New mail for first@mail.cx", WAIT).await.unwrap();
     h.key(KeyCode::Char('q'));
     h.key(KeyCode::Char('q'));
@@ -546,10 +552,7 @@ async fn home_counts_stay_true_and_mail_for_another_mailbox_gets_a_notice() {
         let used = mailcx::format::size(me.used);
         let screen = h.screen();
         let row = row_of(&screen, address);
-        assert!(
-            row.contains(&format!("{unread} unread · {used} of")),
-            "{row}"
-        );
+        assert!(row.contains(&format!("{unread} unread · {used} of")), "{row}");
     }
 
     drop(h);
@@ -580,7 +583,10 @@ async fn config_toml_names_the_server_and_the_downloads_and_a_bad_one_is_reporte
         smtp_port: 2525,
     };
     let prepared = launch::prepare(&cli).await.expect("start-up");
-    assert!(prepared.server.is_none(), "the file's server is used, none bundled");
+    assert!(
+        prepared.server.is_none(),
+        "the file's server is used, none bundled"
+    );
     assert_eq!(
         prepared.app.ctx().server,
         mailcx::ServerInfo::Remote { url: url.clone() }

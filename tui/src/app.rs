@@ -17,15 +17,15 @@ use tokio::task::AbortHandle;
 use crate::action::{Action, LiveEvent, Reply, TaskId, Want};
 use crate::extract::{self, Extracted};
 use crate::keys::{self, is_ctrl};
+use crate::outside::Pipe;
 use crate::popup::{Popup, PopupKey};
 use crate::saved::{Saved, SavedMailbox};
 use crate::screens::inbox::Live;
-use crate::outside::Pipe;
-use crate::watch::{Notify, Watchers};
 use crate::screens::{
     CreateForm, Ctx, HeadersView, Health, Home, Inbox, Reader, Screen, SignInForm, SourceView,
 };
 use crate::status::{self, Status, Tone};
+use crate::watch::{AlertSink, Notify, Watchers};
 use crate::{format, live, net};
 
 /// Where the server is: started in-process by the app, or a remote one.
@@ -119,7 +119,7 @@ pub struct App {
     /// countdown), so ages alone wake it at most once a minute.
     ages_drawn_at: Option<std::time::Instant>,
     /// Where bell and desktop-notification sequences go (the terminal; tests record them).
-    alert: Option<Box<dyn FnMut(&str) + Send>>,
+    alert: Option<AlertSink>,
     quit: bool,
     /// The next frame repaints every cell, not only what changed (`^L`, back from `^Z`).
     full_redraw: bool,
@@ -173,7 +173,13 @@ impl App {
     pub fn start(&mut self) {
         self.load_domains();
         self.check_all();
-        let addresses: Vec<String> = self.ctx.saved.mailboxes().iter().map(|m| m.address.clone()).collect();
+        let addresses: Vec<String> = self
+            .ctx
+            .saved
+            .mailboxes()
+            .iter()
+            .map(|m| m.address.clone())
+            .collect();
         for address in addresses {
             self.watch(&address);
         }
@@ -186,7 +192,7 @@ impl App {
 
     /// Sets how new mail for a mailbox not on screen is announced (`notifications` in the
     /// config file), and where the bell or notification sequence is written.
-    pub fn set_notifications(&mut self, notify: Notify, sink: Box<dyn FnMut(&str) + Send>) {
+    pub fn set_notifications(&mut self, notify: Notify, sink: AlertSink) {
         self.notify = notify;
         self.alert = Some(sink);
     }
@@ -300,7 +306,9 @@ impl App {
             Ok(status) => self
                 .status
                 .notice(format!("{command} ended with {status}"), Tone::Bad),
-            Err(e) => self.status.notice(format!("Cannot run {command}: {e}"), Tone::Bad),
+            Err(e) => self
+                .status
+                .notice(format!("Cannot run {command}: {e}"), Tone::Bad),
         }
     }
 
@@ -1053,7 +1061,10 @@ impl App {
             LiveEvent::Connected => self.check_quietly(&address),
             LiveEvent::Email(email) => {
                 let from = format::from_name(&email.from, &email.sender);
-                let text = format!("New mail for {address} from {from}: {}", format::one_line(&email.subject));
+                let text = format!(
+                    "New mail for {address} from {from}: {}",
+                    format::one_line(&email.subject)
+                );
                 let sequence = self.notify.sequence(&text);
                 if let Some(alert) = self.alert.as_mut()
                     && !sequence.is_empty()
@@ -1328,9 +1339,10 @@ impl App {
     /// Shows an error in a popup, once: the same error from a burst of requests is one popup.
     fn error_popup(&mut self, title: &str, error: &ClientError) {
         let text = error.to_string();
-        let shown = self.popups.iter().any(
-            |p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text),
-        );
+        let shown = self
+            .popups
+            .iter()
+            .any(|p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text));
         if !shown {
             self.popups.push(Popup::error(title, text));
         }

@@ -40,7 +40,12 @@ impl Config {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Config::default(), None),
-            Err(e) => return (Config::default(), Some(format!("Cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return (
+                    Config::default(),
+                    Some(format!("Cannot read {}: {e}", path.display())),
+                );
+            }
         };
         match toml::from_str::<Config>(&text) {
             Ok(mut config) => {
@@ -101,7 +106,10 @@ mod tests {
         assert_eq!(config, Config::default());
         let warning = warning.unwrap();
         assert!(warning.contains("config.toml is not used"), "{warning}");
-        assert!(warning.contains("purple") || warning.contains("unknown variant"), "{warning}");
+        assert!(
+            warning.contains("purple") || warning.contains("unknown variant"),
+            "{warning}"
+        );
 
         let (_, warning) = load("colour = \"red\"\n");
         assert!(warning.unwrap().contains("colour"));

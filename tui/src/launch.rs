@@ -16,9 +16,9 @@ use crate::action::Action;
 use crate::app::{App, ServerInfo, Settings};
 use crate::cli::Cli;
 use crate::config::Config;
-use crate::{embedded, theme};
 use crate::outside::Pipe;
 use crate::run::{LoopStats, run_loop};
+use crate::{embedded, theme};
 
 /// How many times a request answered 429 is retried (after the server's `Retry-After`).
 const RATE_LIMIT_RETRIES: u32 = 10;
@@ -131,7 +131,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             // A fresh event stream each time: the old one must not read the keys meant for a
             // piped command.
             let events = terminal_events();
-            run_loop(&mut terminal, &mut app, events, &mut actions, copy_to_clipboard, &mut stats).await?;
+            run_loop(
+                &mut terminal,
+                &mut app,
+                events,
+                &mut actions,
+                copy_to_clipboard,
+                &mut stats,
+            )
+            .await?;
             // The loop returns to quit, or to hand the terminal to a piped command (`|`).
             let Some(pipe) = app.take_pipe() else {
                 return anyhow::Ok(());

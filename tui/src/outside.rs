@@ -78,7 +78,11 @@ mod tests {
             command: "exit 3".into(),
             text: "x".repeat(1 << 20),
         };
-        assert_eq!(failing.run().unwrap().code(), Some(3), "a reader that quits early is fine");
+        assert_eq!(
+            failing.run().unwrap().code(),
+            Some(3),
+            "a reader that quits early is fine"
+        );
     }
 
     #[cfg(unix)]

@@ -38,7 +38,10 @@ static PALETTE: AtomicU8 = AtomicU8::new(Palette::Dark as u8);
 pub fn init(choice: ThemeChoice) {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let colorfgbg = std::env::var("COLORFGBG").ok();
-    PALETTE.store(choose(choice, no_color, colorfgbg.as_deref()) as u8, Ordering::Relaxed);
+    PALETTE.store(
+        choose(choice, no_color, colorfgbg.as_deref()) as u8,
+        Ordering::Relaxed,
+    );
 }
 
 /// The palette for these settings.
@@ -167,7 +170,10 @@ mod tests {
         assert_eq!(choose(ThemeChoice::Dark, true, None), Palette::Plain);
         assert_eq!(choose(ThemeChoice::Light, false, None), Palette::Light);
         assert_eq!(choose(ThemeChoice::Auto, false, Some("0;15")), Palette::Light);
-        assert_eq!(choose(ThemeChoice::Auto, false, Some("0;default;7")), Palette::Light);
+        assert_eq!(
+            choose(ThemeChoice::Auto, false, Some("0;default;7")),
+            Palette::Light
+        );
         assert_eq!(choose(ThemeChoice::Auto, false, Some("15;0")), Palette::Dark);
         assert_eq!(choose(ThemeChoice::Auto, false, Some("garbage")), Palette::Dark);
         assert_eq!(choose(ThemeChoice::Auto, false, None), Palette::Dark);

@@ -39,6 +39,9 @@ impl Notify {
     }
 }
 
+/// Where bell and notification sequences are written (the terminal; tests record them).
+pub type AlertSink = Box<dyn FnMut(&str) + Send>;
+
 /// The live connections of watched mailboxes, by address.
 #[derive(Debug, Default)]
 pub struct Watchers {

@@ -533,7 +533,11 @@ fn open_long(dir: &Path) -> Harness {
         address: ADDRESS.into(),
         id,
     });
-    let mut m = message(2, Some("Line one.\nLine two: https://cloud.example.com/confirm?t=1\n"), Some(MAGIC_HTML));
+    let mut m = message(
+        2,
+        Some("Line one.\nLine two: https://cloud.example.com/confirm?t=1\n"),
+        Some(MAGIC_HTML),
+    );
     m.subject = LONG_SUBJECT.into();
     h.answer(Reply::Message {
         address: ADDRESS.into(),
@@ -555,7 +559,10 @@ async fn the_reader_shows_the_whole_subject_and_h_the_headers() {
     snap!("reader_long_subject", h);
     let screen = h.screen();
     assert!(screen.contains("to keep access to your projects and"), "{screen}");
-    assert!(screen.contains("│          billing "), "wrapped, not cut:\n{screen}");
+    assert!(
+        screen.contains("│          billing "),
+        "wrapped, not cut:\n{screen}"
+    );
 
     h.key(KeyCode::Char('H'));
     assert!(h.screen().contains("Loading the headers"));

@@ -95,7 +95,10 @@ impl HeadersView {
         self.scroll = self.scroll.min(lines.len().saturating_sub(self.height));
         let end = (self.scroll + self.height).min(lines.len());
         let visible = if self.rows.is_empty() {
-            vec![Line::styled("No headers could be read from the source.", theme::dim())]
+            vec![Line::styled(
+                "No headers could be read from the source.",
+                theme::dim(),
+            )]
         } else {
             lines[self.scroll..end].to_vec()
         };
@@ -115,7 +118,11 @@ impl HeadersView {
             if side_by_side {
                 let values = text::wrap(&row.value, width - NAME_WIDTH);
                 for (i, value) in values.into_iter().enumerate() {
-                    let label = if i == 0 { name.clone() } else { Span::raw(" ".repeat(NAME_WIDTH)) };
+                    let label = if i == 0 {
+                        name.clone()
+                    } else {
+                        Span::raw(" ".repeat(NAME_WIDTH))
+                    };
                     out.push(Line::from(vec![label, Span::raw(value)]));
                 }
             } else {

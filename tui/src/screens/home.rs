@@ -91,7 +91,11 @@ impl Home {
                     // The unread count first: it is what a glance at the list is for.
                     Span::styled(
                         format!("{} unread", me.unread),
-                        if me.unread > 0 { theme::unread() } else { theme::dim() },
+                        if me.unread > 0 {
+                            theme::unread()
+                        } else {
+                            theme::dim()
+                        },
                     ),
                     Span::styled(
                         format!(" · {} of {} used", format::size(me.used), format::size(me.quota)),

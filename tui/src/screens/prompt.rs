@@ -48,7 +48,11 @@ impl Prompt {
                 self.text.pop();
                 PromptKey::Kept
             }
-            KeyCode::Char(c) if !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) => {
+            KeyCode::Char(c)
+                if !key
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
                 self.text.push(c);
                 PromptKey::Kept
             }
@@ -83,7 +87,10 @@ mod tests {
             p.on_key(KeyEvent::from(KeyCode::Char(c)));
         }
         p.on_key(KeyEvent::from(KeyCode::Backspace));
-        assert_eq!(p.on_key(KeyEvent::from(KeyCode::Enter)), PromptKey::Done("wc -l".into()));
+        assert_eq!(
+            p.on_key(KeyEvent::from(KeyCode::Enter)),
+            PromptKey::Done("wc -l".into())
+        );
         assert_eq!(p.on_key(KeyEvent::from(KeyCode::Esc)), PromptKey::Cancel);
     }
 }

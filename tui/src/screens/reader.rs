@@ -336,7 +336,8 @@ impl Reader {
         // The pipe prompt takes the last row while it is typed.
         let inner = match &self.pipe {
             Some(pipe) if inner.height > 2 => {
-                let [rest, line] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+                let [rest, line] =
+                    Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
                 pipe.render(frame, line, "|", "⏎ run  Esc cancel");
                 rest
             }
