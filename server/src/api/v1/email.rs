@@ -5,12 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use mail_parser::MessageParser;
-use mailcx_common::timestamp;
 use mailcx_common::v1::Email;
+use mailcx_common::{ErrorCode, timestamp};
 use uuid::Uuid;
 
 use super::{found, from_email, now};
@@ -23,19 +24,19 @@ use crate::store::open::{self, OpenEmail};
 /// Longest header value kept in `headers`, in bytes: the list is for reading, not for storage.
 const MAX_HEADER_VALUE: usize = 8 * 1024;
 
+/// An email path's parameters, or why they did not parse.
+type EmailPath = Result<Path<HashMap<String, String>>, PathRejection>;
+
 /// The `{id}` and `{index}` of an email path; an id that is not a UUID names no email.
-fn email_path(
-    params: Result<Path<HashMap<String, String>>, axum::extract::rejection::PathRejection>,
-) -> ApiResult<(Uuid, Option<String>)> {
-    let Path(params) = params.map_err(|_| ApiError::not_found())?;
+fn email_path(path: EmailPath) -> ApiResult<(Uuid, Option<String>)> {
+    let missing = || ApiError::new(ErrorCode::NotFound, "no such email");
+    let Path(params) = path.map_err(|_| missing())?;
     let id = params
         .get("id")
         .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| ApiError::new(mailcx_common::ErrorCode::NotFound, "no such email"))?;
+        .ok_or_else(missing)?;
     Ok((id, params.get("index").cloned()))
 }
-
-type EmailPath = Result<Path<HashMap<String, String>>, axum::extract::rejection::PathRejection>;
 
 /// The email with its raw bytes; 410 or 404 when it is not there.
 async fn load(state: &AppState, id: Uuid) -> ApiResult<(OpenEmail, Vec<u8>)> {
@@ -114,7 +115,7 @@ pub async fn raw(State(state): State<AppState>, path: EmailPath) -> ApiResult<Re
 pub async fn attachment(State(state): State<AppState>, path: EmailPath) -> ApiResult<Response> {
     let (id, index) = email_path(path)?;
     let (_, raw) = load(&state, id).await?;
-    let missing = || ApiError::new(mailcx_common::ErrorCode::NotFound, "no attachment at that index");
+    let missing = || ApiError::new(ErrorCode::NotFound, "no attachment at that index");
     let index: u32 = index.and_then(|i| i.parse().ok()).ok_or_else(missing)?;
     let file = tokio::task::spawn_blocking(move || {
         mail::attachment(&raw, index).map(|file| {

@@ -10,7 +10,7 @@ pub mod waiters;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -108,11 +108,6 @@ pub async fn rate_limit(state: AppState, mut request: Request, next: Next) -> Re
         return error.into_response();
     }
     next.run(request).await
-}
-
-/// Passes `rate_limit` the state, for the router's one middleware to call.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    rate_limit(state, request, next).await
 }
 
 /// An address on an open domain, lower-cased; else 400 `invalid_address`.
