@@ -625,3 +625,46 @@ async fn config_toml_names_the_server_and_the_downloads_and_a_bad_one_is_reporte
     drop(h);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plus_addressed_mail_arrives_live_in_the_base_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
+    open_new_inbox(&mut h, "base").await;
+
+    // One mailbox serves many test runs: the tag after `+` picks none of its own.
+    send_mail(
+        server.smtp_addr,
+        "base+run42@mail.cx",
+        "Run 42",
+        "Code 120934 is your code.",
+    )
+    .await;
+    h.wait_for_text("Run 42", WAIT).await.unwrap();
+    h.key(KeyCode::Enter);
+    h.wait_for("the reader with the address as written", WAIT, |_, s| {
+        s.contains("base+run42@mail.cx") && s.contains("Code 120934")
+    })
+    .await
+    .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Copied the code 120934", WAIT).await.unwrap();
+
+    // A tag on an address that has no mailbox is still refused.
+    let refused = Message::builder()
+        .from("Bob Example <bob@example.org>".parse().unwrap())
+        .to("nobody+run42@mail.cx".parse().unwrap())
+        .subject("Lost")
+        .body("x".to_string())
+        .unwrap();
+    let transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.smtp_addr.ip().to_string())
+            .port(server.smtp_addr.port())
+            .build();
+    assert!(transport.send(refused).await.is_err());
+
+    drop(h);
+    server.shutdown().await;
+}
