@@ -415,6 +415,8 @@ impl App {
                 self.popups.push(Popup::Help {
                     title: format!("Keys: {}", screen.title()),
                     hints,
+                    scroll: 0,
+                    rows: Default::default(),
                 });
             }
             Action::Copy(text) => {

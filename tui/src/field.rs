@@ -78,9 +78,15 @@ impl Field {
         }
     }
 
-    /// Draws the field on the first row of `area` and `message` (an error) on the second.
+    /// The message shown under the field: the server's, else `message`.
+    pub fn shown_message<'a>(&'a self, message: Option<&'a str>) -> Option<&'a str> {
+        self.server_error.as_deref().or(message)
+    }
+
+    /// Draws the field on the first row of `area` and `message` (an error) wrapped on the rows
+    /// below ([`rows_needed`] says how many).
     pub fn render(&self, frame: &mut Frame, area: Rect, focused: bool, message: Option<&str>) {
-        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
         let [label_area, value_area] =
             Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
         let marker = if focused { "› " } else { "  " };
@@ -116,8 +122,28 @@ impl Field {
     }
 }
 
-/// Draws a field's error under it, starting below the label so long messages fit.
+/// Draws a field's error under it, starting below the label so long messages fit, wrapped over
+/// the rows of `area` (a narrow form gives it more than one).
 pub fn render_message(frame: &mut Frame, area: Rect, message: &str) {
-    let text = format!("  ↳ {message}");
-    frame.render_widget(Line::styled(text, theme::error()), area);
+    let width = area.width.saturating_sub(MESSAGE_INDENT) as usize;
+    let lines: Vec<Line> = crate::text::wrap(message, width)
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let lead = if i == 0 { "  ↳ " } else { "    " };
+            Line::styled(format!("{lead}{part}"), theme::error())
+        })
+        .collect();
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), area);
+}
+
+/// Columns before a message's text: `  ↳ `.
+const MESSAGE_INDENT: u16 = 4;
+
+/// Rows a field needs in a form `width` wide: its own, and its message's (one even when there is
+/// none, so the form does not jump as messages come and go).
+pub fn rows_needed(message: Option<&str>, width: u16) -> u16 {
+    let width = width.saturating_sub(MESSAGE_INDENT) as usize;
+    let message_rows = message.map_or(1, |m| crate::text::wrap(m, width).len().max(1));
+    1 + message_rows as u16
 }

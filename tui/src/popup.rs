@@ -30,8 +30,15 @@ pub enum Popup {
         yes: &'static str,
         on_yes: Option<Action>,
     },
-    /// Every key of the screen below.
-    Help { title: String, hints: Vec<Hint> },
+    /// Every key of the screen below; ↑↓ scroll it when the terminal is short.
+    Help {
+        title: String,
+        hints: Vec<Hint>,
+        /// The first hint shown.
+        scroll: usize,
+        /// How many rows the last frame had for hints, so scrolling stops at the last page.
+        rows: std::cell::Cell<usize>,
+    },
     /// A mailbox's details (`GET /api/me`), loading until `me` or `error` arrives.
     Inspect {
         address: String,
@@ -137,6 +144,14 @@ impl Popup {
         match self {
             Popup::Confirm { .. } if is_char(&key, 'y') => PopupKey::Confirm,
             Popup::Confirm { .. } if is_char(&key, 'n') || closes => PopupKey::Close,
+            Popup::Help {
+                hints, scroll, rows, ..
+            } if keys::movement(&key).is_some() => {
+                let m = keys::movement(&key).expect("checked just above");
+                let last_first = hints.len().saturating_sub(rows.get());
+                *scroll = keys::apply(m, *scroll, last_first + 1, rows.get().saturating_sub(1));
+                PopupKey::Keep
+            }
             Popup::Help { .. } if closes || is_char(&key, '?') || key.code == KeyCode::F(1) => {
                 PopupKey::Close
             }
@@ -183,7 +198,16 @@ impl Popup {
                 let footer = format!("y {yes}   n/Esc cancel");
                 text_box(frame, area, title, theme::error(), body, text, &footer);
             }
-            Popup::Help { title, hints } => render_help(frame, area, title, hints),
+            Popup::Help {
+                title,
+                hints,
+                scroll,
+                rows,
+            } => {
+                let height = (hints.len() as u16 + 2).min(area.height);
+                rows.set(height.saturating_sub(2) as usize);
+                render_help(frame, area, title, hints, *scroll)
+            }
             Popup::Inspect {
                 address,
                 password,
@@ -236,15 +260,24 @@ fn text_box(
     frame.render_widget(body.block(block), popup);
 }
 
-fn render_help(frame: &mut Frame, area: Rect, title: &str, hints: &[Hint]) {
+fn render_help(frame: &mut Frame, area: Rect, title: &str, hints: &[Hint], scroll: usize) {
     let width = area.width.saturating_sub(4).min(50);
     let height = (hints.len() as u16 + 2).min(area.height);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, popup);
+    let rows = height.saturating_sub(2) as usize;
+    // The last hint stays at the bottom: never scroll past a full last page.
+    let first = scroll.min(hints.len().saturating_sub(rows));
+    let more = match (first > 0, first + rows < hints.len()) {
+        (false, false) => " Esc close ",
+        (false, true) => " ↓ more  Esc close ",
+        (true, false) => " ↑ more  Esc close ",
+        (true, true) => " ↑↓ more  Esc close ",
+    };
     let block = Block::bordered()
         .title(Span::styled(format!(" {title} "), theme::title()))
-        .title_bottom(Line::styled(" Esc close ", theme::dim()).right_aligned());
-    let lines: Vec<Line> = hints
+        .title_bottom(Line::styled(more, theme::dim()).right_aligned());
+    let lines: Vec<Line> = hints[first..]
         .iter()
         .map(|h| {
             Line::from(vec![

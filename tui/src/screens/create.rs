@@ -12,7 +12,7 @@ use ratatui::widgets::Block;
 
 use super::Ctx;
 use crate::action::Action;
-use crate::field::{Field, LABEL_WIDTH, render_message};
+use crate::field::{Field, LABEL_WIDTH, render_message, rows_needed};
 use crate::keys::{Hint, hint, is_ctrl, more};
 use crate::theme;
 
@@ -233,36 +233,48 @@ impl CreateForm {
 
     /// Draws the form.
     pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
-        let inner = form_box(frame, area, " New mailbox ", 11);
-        let [local, domain, password, confirm, _, preview, state] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Length(2),
-            Constraint::Length(2),
-            Constraint::Length(2),
-            Constraint::Length(1),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-        self.local.render(
-            frame,
-            local,
-            self.focus == Focus::Local,
-            self.local_error(ctx).as_deref(),
-        );
-        self.render_domain(frame, domain, ctx);
-        self.password.render(
-            frame,
-            password,
-            self.focus == Focus::Password,
-            self.password_error().as_deref(),
-        );
-        self.confirm.render(
-            frame,
-            confirm,
-            self.focus == Focus::Confirm,
-            self.confirm_error().as_deref(),
-        );
+        let errors = [
+            self.local_error(ctx),
+            self.domain_error(ctx),
+            self.password_error(),
+            self.confirm_error(),
+        ];
+        let shown = [
+            self.local.shown_message(errors[0].as_deref()),
+            errors[1].as_deref(),
+            self.password.shown_message(errors[2].as_deref()),
+            self.confirm.shown_message(errors[3].as_deref()),
+        ];
+        // Each field with its message (wrapped when narrow), a gap, the preview, the state line.
+        let width = area.width.min(FORM_WIDTH).saturating_sub(4);
+        let [a, b, c, d] = shown.map(|m| rows_needed(m, width));
+        let heights = [a, b, c, d, 1, 1, 1];
+        let inner = form_box(frame, area, " New mailbox ", heights.iter().sum());
+        let focused = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0);
+        let [local, domain, password, confirm, _, preview, state] = form_rows(inner, heights, focused);
+        if let Some(local) = local {
+            let focused = self.focus == Focus::Local;
+            self.local.render(frame, local, focused, errors[0].as_deref());
+        }
+        if let Some(domain) = domain {
+            self.render_domain(frame, domain, ctx);
+        }
+        if let Some(password) = password {
+            let focused = self.focus == Focus::Password;
+            self.password
+                .render(frame, password, focused, errors[2].as_deref());
+        }
+        if let Some(confirm) = confirm {
+            let focused = self.focus == Focus::Confirm;
+            self.confirm.render(frame, confirm, focused, errors[3].as_deref());
+        }
+        if let (true, Some(state)) = (self.busy, state) {
+            let text = format!("  {} Creating the mailbox…", ctx.spinner);
+            frame.render_widget(Line::styled(text, theme::dim()), state);
+        }
+        let Some(preview) = preview else {
+            return;
+        };
         let address = if self.local.value().is_empty() {
             Span::styled("type a name, or press ^R for a random one", theme::dim())
         } else {
@@ -278,16 +290,10 @@ impl CreateForm {
             ]),
             preview,
         );
-        if self.busy {
-            frame.render_widget(
-                Line::styled(format!("  {} Creating the mailbox…", ctx.spinner), theme::dim()),
-                state,
-            );
-        }
     }
 
     fn render_domain(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
-        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
         let [label, value] =
             Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
         let focused = self.focus == Focus::Domain;
@@ -311,23 +317,52 @@ impl CreateForm {
     }
 }
 
-/// A centred, bordered box for a form; returns the area inside it.
+/// The widest a form gets.
+pub(super) const FORM_WIDTH: u16 = 76;
+
+/// A centred, bordered box for a form of `rows` rows; returns the area inside it. Short of room
+/// it drops the gap above and the padding, so the fields get every row there is.
 pub(super) fn form_box(frame: &mut Frame, area: Rect, title: &str, rows: u16) -> Rect {
-    let width = area.width.min(76);
-    let height = (rows + 4).min(area.height);
+    let width = area.width.min(FORM_WIDTH);
+    let pad = u16::from(area.height >= rows + 5);
+    let height = (rows + 2 + 2 * pad).min(area.height);
     let [_, middle, _] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(pad),
         Constraint::Length(height),
         Constraint::Fill(1),
     ])
     .areas(area);
     let form = middle.centered_horizontally(Constraint::Length(width));
+    let padding = ratatui::widgets::Padding::new(1, 1, pad, pad);
     let block = Block::bordered()
         .title(Span::styled(title.to_string(), theme::title()))
-        .padding(ratatui::widgets::Padding::uniform(1));
+        .padding(padding);
     let inner = block.inner(form);
     frame.render_widget(block, form);
     inner
+}
+
+/// Where each part of a form goes: parts `heights` tall one below the other in `area`, scrolled
+/// just enough that part `keep` (the focused field and its error) is whole. Parts that do not fit
+/// whole get `None`; Tab brings each into view in turn.
+pub(super) fn form_rows<const N: usize>(area: Rect, heights: [u16; N], keep: usize) -> [Option<Rect>; N] {
+    let mut tops = [0u16; N];
+    let mut y = 0;
+    for (top, h) in tops.iter_mut().zip(heights) {
+        *top = y;
+        y += h;
+    }
+    let keep = keep.min(N.saturating_sub(1));
+    let keep_end = tops.get(keep).map_or(0, |t| t + heights[keep]);
+    let scroll = keep_end.saturating_sub(area.height);
+    std::array::from_fn(|i| {
+        let (top, height) = (tops[i], heights[i]);
+        (top >= scroll && top + height <= scroll + area.height).then(|| Rect {
+            y: area.y + top - scroll,
+            height,
+            ..area
+        })
+    })
 }
 
 /// A random local part: a letter, then nine letters or digits.

@@ -16,6 +16,8 @@ use crate::keys::{self, Hint, Move, hint, is_char, more};
 use crate::{format, text, theme};
 
 /// Attachment rows shown at most; more scroll with Tab.
+/// Rows the body keeps on a short screen, before headers and attachments get theirs.
+const MIN_BODY_ROWS: u16 = 3;
 /// HTML up to this size is rendered as text in the frame; larger goes to a background task.
 const INLINE_HTML: usize = 32 * 1024;
 /// How many widths of rendered HTML are kept (a resize back and forth renders once).
@@ -346,8 +348,18 @@ impl Reader {
         // The full subject, wrapped; on a short screen at most a quarter of it (H shows it all).
         let subject = self.subject_lines(inner.width.saturating_sub(10).max(1) as usize);
         let subject_rows = subject.len().min((inner.height as usize / 4).max(1)) as u16;
+        // Short of room the attachments shrink to one line and the headers to what is left, so
+        // the body keeps a few rows.
+        let header_rows = 5 + subject_rows;
+        let attachment_rows = if inner.height < header_rows + attachment_rows + MIN_BODY_ROWS {
+            attachment_rows.min(2)
+        } else {
+            attachment_rows
+        };
+        let room = inner.height.saturating_sub(attachment_rows + MIN_BODY_ROWS);
+        let header_rows = header_rows.min(room.max(2));
         let [headers, body, files] = Layout::vertical([
-            Constraint::Length(5 + subject_rows),
+            Constraint::Length(header_rows),
             Constraint::Fill(1),
             Constraint::Length(attachment_rows),
         ])
@@ -462,6 +474,19 @@ impl Reader {
     fn render_attachments(&self, frame: &mut Frame, area: Rect) {
         let Some(message) = &self.message else { return };
         let all = &message.attachments;
+        let rule = Block::default().borders(Borders::TOP).border_style(theme::dim());
+        if area.height < 3 {
+            // One line: the chosen file, and where it is among them (Tab moves).
+            let Some(a) = all.get(self.attachment) else { return };
+            let (size, at) = (format::size(a.size), self.attachment + 1);
+            let line = Line::from(vec![
+                Span::raw(" › "),
+                Span::styled(format::one_line(&a.filename), theme::selected()),
+                Span::styled(format!("  {size}  {at} of {}", all.len()), theme::dim()),
+            ]);
+            frame.render_widget(Paragraph::new(line).block(rule), area);
+            return;
+        }
         let first = self.attachment.saturating_sub(MAX_ATTACHMENT_ROWS - 1);
         let mut lines = vec![Line::styled(
             format!(" Attachments ({})", all.len()),

@@ -5,13 +5,13 @@ use crossterm::event::{KeyCode, KeyEvent};
 use mailcx_common::Credentials;
 use mailcx_common::validate::{normalize_address, validate_password};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::Line;
 
 use super::Ctx;
-use super::create::form_box;
+use super::create::{FORM_WIDTH, form_box, form_rows};
 use crate::action::Action;
-use crate::field::Field;
+use crate::field::{Field, rows_needed};
 use crate::keys::{Hint, hint, more};
 use crate::theme;
 
@@ -131,27 +131,23 @@ impl SignInForm {
 
     /// Draws the form.
     pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
-        let inner = form_box(frame, area, " Sign in to a mailbox ", 6);
-        let [address, password, _, state] = Layout::vertical([
-            Constraint::Length(2),
-            Constraint::Length(2),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .areas(inner);
-        self.address.render(
-            frame,
-            address,
-            !self.password_focused,
-            self.address_error().as_deref(),
-        );
-        self.password.render(
-            frame,
-            password,
-            self.password_focused,
-            self.password_error().as_deref(),
-        );
-        if self.busy {
+        let errors = [self.address_error(), self.password_error()];
+        let width = area.width.min(FORM_WIDTH).saturating_sub(4);
+        let a = rows_needed(self.address.shown_message(errors[0].as_deref()), width);
+        let b = rows_needed(self.password.shown_message(errors[1].as_deref()), width);
+        let heights = [a, b, 1, 1];
+        let inner = form_box(frame, area, " Sign in to a mailbox ", heights.iter().sum());
+        let [address, password, _, state] = form_rows(inner, heights, usize::from(self.password_focused));
+        if let Some(address) = address {
+            let focused = !self.password_focused;
+            self.address.render(frame, address, focused, errors[0].as_deref());
+        }
+        if let Some(password) = password {
+            let focused = self.password_focused;
+            self.password
+                .render(frame, password, focused, errors[1].as_deref());
+        }
+        if let (true, Some(state)) = (self.busy, state) {
             frame.render_widget(
                 Line::styled(format!("  {} Signing in…", ctx.spinner), theme::dim()),
                 state,
