@@ -68,11 +68,6 @@ impl Saved {
         (saved, warning)
     }
 
-    /// The file the list is kept in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The saved mailboxes, in the order they were added.
     pub fn mailboxes(&self) -> &[SavedMailbox] {
         &self.mailboxes

@@ -70,11 +70,6 @@ impl Status {
         self.notice = Some((text.into(), tone));
     }
 
-    /// The current notice.
-    pub fn current_notice(&self) -> Option<&str> {
-        self.notice.as_ref().map(|(t, _)| t.as_str())
-    }
-
     /// Notes how long requests still wait because the server answered 429 (`None`: they don't).
     pub fn set_rate_limited(&mut self, left: Option<std::time::Duration>) {
         self.rate_limited = left;

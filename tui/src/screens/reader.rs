@@ -22,12 +22,6 @@ const MIN_BODY_ROWS: u16 = 3;
 const INLINE_HTML: usize = 32 * 1024;
 /// How many widths of rendered HTML are kept (a resize back and forth renders once).
 const HTML_WIDTHS: usize = 4;
-/// Rows the body keeps on a short screen, before headers and attachments get theirs.
-const MIN_BODY_ROWS: u16 = 3;
-/// HTML up to this size is rendered as text in the frame; larger goes to a background task.
-const INLINE_HTML: usize = 32 * 1024;
-/// How many widths of rendered HTML are kept (a resize back and forth renders once).
-const HTML_WIDTHS: usize = 4;
 const MAX_ATTACHMENT_ROWS: usize = 4;
 
 /// Which body is shown.
@@ -126,11 +120,6 @@ impl Reader {
         self.html.clear();
         self.html_asked = None;
         self.scroll = 0;
-    }
-
-    /// Which body is shown.
-    pub fn body(&self) -> Body {
-        self.body
     }
 
     /// The message as plain text: its text part, else its HTML part as shown (rendered).
