@@ -22,7 +22,7 @@ pub enum ThemeChoice {
 
 /// The styles in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Palette {
+enum Palette {
     /// Colours for a dark background.
     Dark = 0,
     /// Colours for a light background.
@@ -45,7 +45,7 @@ pub fn init(choice: ThemeChoice) {
 }
 
 /// The palette for these settings.
-pub fn choose(choice: ThemeChoice, no_color: bool, colorfgbg: Option<&str>) -> Palette {
+fn choose(choice: ThemeChoice, no_color: bool, colorfgbg: Option<&str>) -> Palette {
     match choice {
         _ if no_color => Palette::Plain,
         ThemeChoice::Light => Palette::Light,

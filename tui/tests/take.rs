@@ -793,3 +793,37 @@ async fn the_reader_s_age_wakes_the_loop_too() {
     assert!(h.screen().contains("(30m ago)"));
     assert_eq!(h.app.next_wake(), Some(Duration::from_secs(60)));
 }
+
+#[tokio::test]
+async fn the_loop_returns_to_hand_the_terminal_to_a_piped_command() {
+    use mailcx::ratatui::Terminal;
+    use mailcx::ratatui::backend::TestBackend;
+    use mailcx::run::{LoopStats, run_loop};
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = open_long(dir.path());
+    h.key(KeyCode::Char('|'));
+    h.ctrl('u');
+    h.type_text("wc -l");
+    h.key(KeyCode::Enter);
+    let (mut app, mut actions) = h.into_parts();
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let mut stats = LoopStats::default();
+    // No event ever comes: the loop must return by itself, not wait.
+    let returned = tokio::time::timeout(
+        Duration::from_secs(10),
+        run_loop(
+            &mut terminal,
+            &mut app,
+            futures_util::stream::pending(),
+            &mut actions,
+            |_| {},
+            &mut stats,
+        ),
+    )
+    .await;
+    assert!(matches!(returned, Ok(Ok(()))), "{returned:?}");
+    assert!(!app.should_quit(), "it returned for the command, not to quit");
+    let pipe = app.take_pipe().expect("the command waits for the terminal");
+    assert_eq!(pipe.command, "wc -l");
+    assert!(pipe.text.starts_with("Line one."));
+}
