@@ -1,6 +1,7 @@
-//! The few styles the app uses, in one place so screens look alike. Three palettes: one for
-//! dark terminals, one for light ones (no yellow or light gray text, no fixed dark fields), and
-//! one without colour for `NO_COLOR` (bold, reverse and underline only).
+//! The few styles the app uses, in one place so screens look alike. Four palettes: one for
+//! dark terminals, one for light ones (no yellow or light gray text, no fixed dark fields), one
+//! that reads on both when the background is unknown, and one without colour for `NO_COLOR`
+//! (bold, dim, reverse and underline only).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -11,7 +12,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ThemeChoice {
-    /// Light or dark as the terminal says (`COLORFGBG`), else dark.
+    /// Light or dark as the terminal says (`COLORFGBG`), else styles that read on both.
     #[default]
     Auto,
     /// For a light background.
@@ -29,6 +30,9 @@ enum Palette {
     Light = 1,
     /// No colour at all (`NO_COLOR`).
     Plain = 2,
+    /// The background is unknown: no colour that fails on either (no light gray or yellow
+    /// text, no fixed background behind default text).
+    Neutral = 3,
 }
 
 static PALETTE: AtomicU8 = AtomicU8::new(Palette::Dark as u8);
@@ -50,32 +54,38 @@ fn choose(choice: ThemeChoice, no_color: bool, colorfgbg: Option<&str>) -> Palet
         _ if no_color => Palette::Plain,
         ThemeChoice::Light => Palette::Light,
         ThemeChoice::Dark => Palette::Dark,
-        ThemeChoice::Auto if colorfgbg.is_some_and(light_background) => Palette::Light,
-        ThemeChoice::Auto => Palette::Dark,
+        ThemeChoice::Auto => match colorfgbg.and_then(background) {
+            Some(true) => Palette::Light,
+            Some(false) => Palette::Dark,
+            None => Palette::Neutral,
+        },
     }
 }
 
-/// Whether `COLORFGBG` ("15;0", "0;default;15") names a light background: its last field is
-/// white (7) or a bright colour (9–15).
-fn light_background(colorfgbg: &str) -> bool {
-    let background = colorfgbg.rsplit(';').next().and_then(|b| b.parse::<u8>().ok());
-    matches!(background, Some(7 | 9..=15))
+/// Whether `COLORFGBG` ("15;0", "0;default;15") names a light background (true: its last field
+/// is white, 7, or a bright colour, 9–15) or a dark one; `None` when it says nothing usable.
+fn background(colorfgbg: &str) -> Option<bool> {
+    let background = colorfgbg.rsplit(';').next()?.parse::<u8>().ok()?;
+    Some(matches!(background, 7 | 9..=15))
 }
 
 fn palette() -> Palette {
     match PALETTE.load(Ordering::Relaxed) {
         1 => Palette::Light,
         2 => Palette::Plain,
+        3 => Palette::Neutral,
         _ => Palette::Dark,
     }
 }
 
-/// `dark`, `light` or `plain` by the palette in use.
-fn by(dark: Style, light: Style, plain: Style) -> Style {
+/// `dark`, `light` or `plain` by the palette in use; the neutral palette takes the light one's
+/// style where that reads on dark too (`safe`), else the plain one.
+fn by(dark: Style, light: Style, plain: Style, safe: bool) -> Style {
     match palette() {
         Palette::Dark => dark,
         Palette::Light => light,
-        Palette::Plain => plain,
+        Palette::Neutral if safe => light,
+        Palette::Neutral | Palette::Plain => plain,
     }
 }
 
@@ -87,6 +97,7 @@ pub fn title() -> Style {
         Style::new().fg(Color::Cyan).add_modifier(BOLD),
         Style::new().fg(Color::Blue).add_modifier(BOLD),
         Style::new().add_modifier(BOLD),
+        false,
     )
 }
 
@@ -96,6 +107,7 @@ pub fn selected() -> Style {
         Style::new().bg(Color::DarkGray).add_modifier(BOLD),
         Style::new().add_modifier(Modifier::REVERSED),
         Style::new().add_modifier(Modifier::REVERSED),
+        true,
     )
 }
 
@@ -105,7 +117,8 @@ pub fn dim() -> Style {
         Style::new().fg(Color::Gray),
         // Palette 8: palette 7 is near white on a light background.
         Style::new().fg(Color::DarkGray),
-        Style::new(),
+        Style::new().add_modifier(Modifier::DIM),
+        false,
     )
 }
 
@@ -115,6 +128,7 @@ pub fn error() -> Style {
         Style::new().fg(Color::Red),
         Style::new().fg(Color::Red),
         Style::new().add_modifier(BOLD),
+        true,
     )
 }
 
@@ -124,6 +138,7 @@ pub fn ok() -> Style {
         Style::new().fg(Color::Green),
         Style::new().fg(Color::Green),
         Style::new(),
+        true,
     )
 }
 
@@ -138,6 +153,7 @@ pub fn key() -> Style {
         Style::new().fg(Color::Black).bg(Color::Cyan),
         Style::new().fg(Color::White).bg(Color::Blue),
         Style::new().add_modifier(Modifier::REVERSED),
+        true,
     )
 }
 
@@ -148,6 +164,7 @@ pub fn focused() -> Style {
         // Yellow on white cannot be read.
         Style::new().fg(Color::Magenta),
         Style::new().add_modifier(Modifier::UNDERLINED),
+        true,
     )
 }
 
@@ -158,6 +175,7 @@ pub fn input() -> Style {
         // No fixed dark field on a light terminal: an underline marks it.
         Style::new().add_modifier(Modifier::UNDERLINED),
         Style::new().add_modifier(Modifier::UNDERLINED),
+        true,
     )
 }
 
@@ -175,7 +193,10 @@ mod tests {
             Palette::Light
         );
         assert_eq!(choose(ThemeChoice::Auto, false, Some("15;0")), Palette::Dark);
-        assert_eq!(choose(ThemeChoice::Auto, false, Some("garbage")), Palette::Dark);
-        assert_eq!(choose(ThemeChoice::Auto, false, None), Palette::Dark);
+        assert_eq!(
+            choose(ThemeChoice::Auto, false, Some("garbage")),
+            Palette::Neutral
+        );
+        assert_eq!(choose(ThemeChoice::Auto, false, None), Palette::Neutral);
     }
 }
