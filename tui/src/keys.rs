@@ -1,5 +1,7 @@
-//! Key hints: each screen lists the keys that work on it; the bottom bar shows the main ones and
-//! `?` shows them all (after gitui's command bar, built from the visible component's commands).
+//! Keys and their hints: each screen has one table of [`Binding`]s that both handles its keys
+//! ([`command`]) and lists them ([`table_hints`]), so the two cannot drift apart. The bottom bar
+//! shows the main hints and `?` shows them all (after gitui's command bar, built from the visible
+//! component's commands).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -35,6 +37,145 @@ pub const fn more(key: &'static str, label: &'static str) -> Hint {
         label,
         in_bar: false,
     }
+}
+
+/// A key as a table binds it: a plain character (Shift is part of it), Ctrl + a character, or a
+/// special key without Ctrl or Alt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A character typed without Ctrl or Alt.
+    Char(char),
+    /// Ctrl + a character.
+    Ctrl(char),
+    /// A special key (arrows, ⏎, Esc, Tab, F-keys…).
+    Code(KeyCode),
+}
+
+impl Key {
+    /// Whether `event` is this key.
+    pub fn matches(self, event: &KeyEvent) -> bool {
+        match self {
+            Key::Char(c) => is_char(event, c),
+            Key::Ctrl(c) => is_ctrl(event, c),
+            Key::Code(code) => {
+                event.code == code
+                    && !event
+                        .modifiers
+                        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            }
+        }
+    }
+
+    /// How a hint writes this key: `y`, `^R`, `⏎`, `↑`, `PgUp`, `S-Tab`, `F1`, `space`.
+    pub fn label(self) -> String {
+        match self {
+            Key::Char(' ') => "space".into(),
+            Key::Char(c) => c.to_string(),
+            Key::Ctrl(c) => format!("^{}", c.to_ascii_uppercase()),
+            Key::Code(code) => match code {
+                KeyCode::Enter => "⏎".into(),
+                KeyCode::Esc => "Esc".into(),
+                KeyCode::Tab => "Tab".into(),
+                KeyCode::BackTab => "S-Tab".into(),
+                KeyCode::Up => "↑".into(),
+                KeyCode::Down => "↓".into(),
+                KeyCode::Left => "←".into(),
+                KeyCode::Right => "→".into(),
+                KeyCode::PageUp => "PgUp".into(),
+                KeyCode::PageDown => "PgDn".into(),
+                KeyCode::Home => "Home".into(),
+                KeyCode::End => "End".into(),
+                KeyCode::Backspace => "⌫".into(),
+                KeyCode::F(n) => format!("F{n}"),
+                other => format!("{other:?}"),
+            },
+        }
+    }
+}
+
+/// One row of a screen's key table: the keys, the hint that shows them, the command they give.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<C: 'static> {
+    /// The keys that give the command.
+    pub keys: &'static [Key],
+    /// How the help and the bottom bar show them.
+    pub hint: Hint,
+    /// What the screen does for them.
+    pub cmd: C,
+}
+
+/// A row of a key table.
+pub const fn bind<C>(keys: &'static [Key], hint: Hint, cmd: C) -> Binding<C> {
+    Binding { keys, hint, cmd }
+}
+
+/// The command `event` gives in `table`, if any: the first row with a matching key wins.
+pub fn command<C: Copy>(table: &[Binding<C>], event: &KeyEvent) -> Option<C> {
+    table
+        .iter()
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.cmd)
+}
+
+/// The hints of `table`, in its order, for the rows whose command `shown` keeps (a command that
+/// does nothing now, like saving a file of a message without files, is left out).
+pub fn table_hints<C: Copy>(table: &[Binding<C>], shown: impl Fn(C) -> bool) -> Vec<Hint> {
+    table.iter().filter(|b| shown(b.cmd)).map(|b| b.hint).collect()
+}
+
+/// The keys `↑↓` (and `k`/`j`) move by one row.
+pub const MOVE_KEYS: &[Key] = &[
+    Key::Code(KeyCode::Up),
+    Key::Code(KeyCode::Down),
+    Key::Char('k'),
+    Key::Char('j'),
+];
+/// The keys that move by a page.
+pub const PAGE_KEYS: &[Key] = &[
+    Key::Code(KeyCode::PageUp),
+    Key::Code(KeyCode::PageDown),
+    Key::Char(' '),
+];
+/// The keys that move to either end.
+pub const END_KEYS: &[Key] = &[
+    Key::Code(KeyCode::Home),
+    Key::Code(KeyCode::End),
+    Key::Char('g'),
+    Key::Char('G'),
+];
+
+/// Checks a key table: every key a hint shows is bound in its row (`PgUp/PgDn` is two keys,
+/// `↑↓` two arrows), so no hint names a key that does something else or nothing.
+pub fn check_table<C>(table: &[Binding<C>]) -> Result<(), String> {
+    for b in table {
+        let bound: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
+        for shown in hint_keys(b.hint.key) {
+            if !bound.contains(&shown) {
+                return Err(format!(
+                    "the hint {:?} shows {shown:?}, which its row does not bind ({bound:?})",
+                    b.hint.key
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys a hint's text names: `PgUp/PgDn` → `PgUp`, `PgDn`; `↑↓` → `↑`, `↓`; `n/Esc` → `n`,
+/// `Esc`.
+fn hint_keys(text: &str) -> Vec<String> {
+    if text == "/" {
+        return vec![text.to_string()];
+    }
+    text.split('/')
+        .flat_map(|part| {
+            if part.chars().all(|c| "↑↓←→".contains(c)) && part.chars().count() > 1 {
+                part.chars().map(String::from).collect()
+            } else {
+                vec![part.to_string()]
+            }
+        })
+        .collect()
 }
 
 /// Keys that work on every screen, listed at the end of the help.
@@ -127,4 +268,43 @@ pub fn apply(m: Move, pos: usize, len: usize, page: usize) -> usize {
         Move::Last => len as isize - 1,
     };
     target.clamp(0, len as isize - 1) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screens::{create, headers, home, inbox, reader, signin, source};
+
+    #[test]
+    fn every_hint_names_only_keys_its_row_handles() {
+        check_table(home::KEYS).unwrap();
+        check_table(create::KEYS).unwrap();
+        check_table(signin::KEYS).unwrap();
+        check_table(inbox::KEYS).unwrap();
+        check_table(reader::KEYS).unwrap();
+        check_table(source::KEYS).unwrap();
+        check_table(headers::KEYS).unwrap();
+    }
+
+    #[test]
+    fn a_hint_for_a_key_nothing_handles_is_caught() {
+        #[derive(Clone, Copy)]
+        struct Nothing;
+        let drifted = [bind(&[Key::Char('x')], hint("y", "copy"), Nothing)];
+        assert!(check_table(&drifted).is_err());
+        let paged = [bind(PAGE_KEYS, hint("PgUp/PgDn", "page"), Nothing)];
+        assert!(check_table(&paged).is_ok());
+        let arrows = [bind(&[Key::Code(KeyCode::Up)], hint("↑↓", "move"), Nothing)];
+        assert!(check_table(&arrows).is_err(), "↓ is not bound");
+    }
+
+    #[test]
+    fn the_first_row_that_binds_a_key_gives_its_command() {
+        let space = KeyEvent::from(KeyCode::Char(' '));
+        assert_eq!(command(inbox::KEYS, &space), Some(inbox::Cmd::Mark));
+        assert_eq!(command(reader::KEYS, &space), Some(reader::Cmd::Scroll));
+        let ctrl_r = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL);
+        assert_eq!(command(create::KEYS, &ctrl_r), Some(create::Cmd::Random));
+        assert_eq!(command(home::KEYS, &ctrl_r), None, "^R is not r");
+    }
 }

@@ -13,18 +13,53 @@ use ratatui::widgets::Block;
 use super::Ctx;
 use crate::action::Action;
 use crate::field::{Field, LABEL_WIDTH, render_message, rows_needed};
-use crate::keys::{Hint, hint, is_ctrl, more};
+use crate::keys::{self, Binding, Key, bind, hint, more};
 use crate::theme;
 
-/// The keys of the create form.
-pub const HINTS: &[Hint] = &[
-    hint("⏎", "create"),
-    hint("Tab", "next field"),
-    hint("←→", "domain"),
-    hint("^R", "random address"),
-    hint("Esc", "cancel"),
-    more("S-Tab", "previous field"),
-    more("F1", "help"),
+/// What a key does in the create form; keys not in the table edit the focused field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Check the fields and create the mailbox.
+    Create,
+    /// Focus the next field.
+    Next,
+    /// Focus the previous field.
+    Previous,
+    /// Choose another domain (on the domain field; elsewhere the arrows move the cursor).
+    Domain,
+    /// Fill in a random address.
+    Random,
+    /// Leave the form.
+    Cancel,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the create form: what they do and how the help shows them.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "create"), Cmd::Create),
+    bind(
+        &[Key::Code(KeyCode::Tab), Key::Code(KeyCode::Down)],
+        hint("Tab", "next field"),
+        Cmd::Next,
+    ),
+    bind(
+        &[Key::Code(KeyCode::Left), Key::Code(KeyCode::Right)],
+        hint("←→", "domain"),
+        Cmd::Domain,
+    ),
+    bind(
+        &[Key::Ctrl('r'), Key::Code(KeyCode::F(2))],
+        hint("^R", "random address"),
+        Cmd::Random,
+    ),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "cancel"), Cmd::Cancel),
+    bind(
+        &[Key::Code(KeyCode::BackTab), Key::Code(KeyCode::Up)],
+        more("S-Tab", "previous field"),
+        Cmd::Previous,
+    ),
+    bind(&[Key::Code(KeyCode::F(1))], more("F1", "help"), Cmd::Help),
 ];
 
 /// Which field has the focus.
@@ -193,17 +228,18 @@ impl CreateForm {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
-        match key.code {
-            KeyCode::Esc => return Some(Action::Back),
-            KeyCode::F(1) => return Some(Action::Help),
-            KeyCode::Tab | KeyCode::Down => self.step_focus(1),
-            KeyCode::BackTab | KeyCode::Up => self.step_focus(-1),
-            KeyCode::Enter => return self.submit(ctx),
-            KeyCode::F(2) => self.randomize(),
-            _ if is_ctrl(&key, 'r') => self.randomize(),
-            KeyCode::Left if self.focus == Focus::Domain => self.step_domain(-1, ctx),
-            KeyCode::Right if self.focus == Focus::Domain => self.step_domain(1, ctx),
-            _ => {
+        match keys::command(KEYS, &key) {
+            Some(Cmd::Cancel) => return Some(Action::Back),
+            Some(Cmd::Help) => return Some(Action::Help),
+            Some(Cmd::Next) => self.step_focus(1),
+            Some(Cmd::Previous) => self.step_focus(-1),
+            Some(Cmd::Create) => return self.submit(ctx),
+            Some(Cmd::Random) => self.randomize(),
+            Some(Cmd::Domain) if self.focus == Focus::Domain => {
+                let by = if key.code == KeyCode::Left { -1 } else { 1 };
+                self.step_domain(by, ctx);
+            }
+            Some(Cmd::Domain) | None => {
                 if let Some(field) = self.focused_field() {
                     field.handle_key(key);
                 }

@@ -11,17 +11,28 @@ use uuid::Uuid;
 use super::{Ctx, WHEEL_STEP};
 use crate::action::Action;
 use crate::headers::HeaderRow;
-use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::keys::{self, Binding, END_KEYS, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{text, theme};
 
-/// The keys of the headers view.
-pub const HINTS: &[Hint] = &[
-    hint("↑↓", "scroll"),
-    hint("q", "back"),
-    more("PgUp/PgDn", "page up/down"),
-    more("g/G", "top/bottom"),
-    more("Esc", "back"),
-    hint("?", "help"),
+/// What a key does in the headers view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Scroll ([`keys::movement`] says how far).
+    Scroll,
+    /// Close the view.
+    Back,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the headers view: what they do and how the help shows them.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "scroll"), Cmd::Scroll),
+    bind(&[Key::Char('q'), Key::Char('H')], hint("q", "back"), Cmd::Back),
+    bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Scroll),
+    bind(END_KEYS, more("g/G", "top/bottom"), Cmd::Scroll),
+    bind(&[Key::Code(KeyCode::Esc)], more("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
 ];
 
 /// Width of the name column ("List-Unsubscribe" and a space).
@@ -53,15 +64,15 @@ impl HeadersView {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
-        if let Some(m) = keys::movement(&key) {
-            self.scroll_by(m);
-            return None;
-        }
-        match key.code {
-            KeyCode::Esc => Some(Action::Back),
-            _ if is_char(&key, 'q') || is_char(&key, 'H') => Some(Action::Back),
-            _ if is_char(&key, '?') => Some(Action::Help),
-            _ => None,
+        match keys::command(KEYS, &key)? {
+            Cmd::Scroll => {
+                if let Some(m) = keys::movement(&key) {
+                    self.scroll_by(m);
+                }
+                None
+            }
+            Cmd::Back => Some(Action::Back),
+            Cmd::Help => Some(Action::Help),
         }
     }
 

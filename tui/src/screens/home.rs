@@ -8,23 +8,58 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::{Ctx, Health, WHEEL_STEP};
 use crate::action::Action;
-use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::keys::{self, Binding, END_KEYS, Hint, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, theme};
 
-/// The keys of the home screen.
-pub const HINTS: &[Hint] = &[
-    hint("↑↓", "move"),
-    hint("⏎", "open"),
-    hint("n", "new"),
-    hint("t", "throwaway"),
-    hint("s", "sign in"),
-    hint("i", "info"),
-    hint("d", "delete"),
-    hint("c", "copy"),
-    more("x", "forget (keep on server)"),
-    more("r", "refresh"),
-    hint("q", "quit"),
-    hint("?", "help"),
+/// What a key does on the home screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Move the selection ([`keys::movement`] says how far).
+    Move,
+    /// Open the selected mailbox (or sign in again to a signed-out one).
+    Open,
+    /// Create a mailbox.
+    New,
+    /// Create a throwaway mailbox.
+    Throwaway,
+    /// Sign in to a mailbox.
+    SignIn,
+    /// Show the selected mailbox's details.
+    Info,
+    /// Delete the selected mailbox.
+    Delete,
+    /// Copy the selected address.
+    Copy,
+    /// Forget the selected mailbox (it stays on the server).
+    Forget,
+    /// Check every mailbox again.
+    Refresh,
+    /// Leave the app.
+    Quit,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the home screen: what they do and how the help shows them.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "move"), Cmd::Move),
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "open"), Cmd::Open),
+    bind(&[Key::Char('n')], hint("n", "new"), Cmd::New),
+    bind(&[Key::Char('t')], hint("t", "throwaway"), Cmd::Throwaway),
+    bind(&[Key::Char('s')], hint("s", "sign in"), Cmd::SignIn),
+    bind(&[Key::Char('i')], hint("i", "info"), Cmd::Info),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('c')], hint("c", "copy"), Cmd::Copy),
+    bind(
+        &[Key::Char('x')],
+        more("x", "forget (keep on server)"),
+        Cmd::Forget,
+    ),
+    bind(&[Key::Char('r')], more("r", "refresh"), Cmd::Refresh),
+    bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Move),
+    bind(END_KEYS, more("g/G", "first/last"), Cmd::Move),
+    bind(&[Key::Char('q')], hint("q", "quit"), Cmd::Quit),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
 ];
 
 /// State of the home screen: which mailbox is selected and where the list was drawn.
@@ -57,7 +92,7 @@ impl Home {
 
     /// The keys of this screen.
     pub fn hints(&self) -> Vec<Hint> {
-        HINTS.to_vec()
+        keys::table_hints(KEYS, |_| true)
     }
 
     /// Draws the list.
@@ -124,16 +159,19 @@ impl Home {
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, ctx: &Ctx) -> Option<Action> {
         let len = ctx.saved.mailboxes().len();
-        if let Some(m) = keys::movement(&key) {
-            self.move_by(m, len);
-            return None;
-        }
+        let cmd = keys::command(KEYS, &key)?;
         let selected = self.selected(ctx).map(str::to_string);
         let signed_out = selected
             .as_ref()
             .is_some_and(|a| ctx.health.get(a) == Some(&Health::SignedOut));
-        match key.code {
-            KeyCode::Enter => {
+        match cmd {
+            Cmd::Move => {
+                if let Some(m) = keys::movement(&key) {
+                    self.move_by(m, len);
+                }
+                None
+            }
+            Cmd::Open => {
                 let address = selected?;
                 Some(if signed_out {
                     Action::OpenSignIn(Some(address))
@@ -141,17 +179,16 @@ impl Home {
                     Action::OpenInbox(address)
                 })
             }
-            _ if is_char(&key, 'n') => Some(Action::OpenCreate),
-            _ if is_char(&key, 't') => Some(Action::Throwaway),
-            _ if is_char(&key, 's') => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
-            _ if is_char(&key, 'i') => selected.map(Action::Inspect),
-            _ if is_char(&key, 'd') => selected.map(Action::AskDeleteAccount),
-            _ if is_char(&key, 'x') => selected.map(Action::AskForget),
-            _ if is_char(&key, 'c') => selected.map(Action::Copy),
-            _ if is_char(&key, 'r') => Some(Action::RefreshHome),
-            _ if is_char(&key, 'q') => Some(Action::Quit),
-            _ if is_char(&key, '?') => Some(Action::Help),
-            _ => None,
+            Cmd::New => Some(Action::OpenCreate),
+            Cmd::Throwaway => Some(Action::Throwaway),
+            Cmd::SignIn => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
+            Cmd::Info => selected.map(Action::Inspect),
+            Cmd::Delete => selected.map(Action::AskDeleteAccount),
+            Cmd::Forget => selected.map(Action::AskForget),
+            Cmd::Copy => selected.map(Action::Copy),
+            Cmd::Refresh => Some(Action::RefreshHome),
+            Cmd::Quit => Some(Action::Quit),
+            Cmd::Help => Some(Action::Help),
         }
     }
 

@@ -18,7 +18,7 @@ use super::filter::{Filter, FilterKey};
 use super::{Ctx, WHEEL_STEP};
 use crate::action::{Action, Want};
 use crate::app::ServerInfo;
-use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::keys::{self, Binding, END_KEYS, Hint, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, theme};
 
 /// Messages per page of `GET /api/messages`; a shorter page is the last.
@@ -27,25 +27,73 @@ pub const PAGE_SIZE: usize = 30;
 /// Start loading the next page when the selection is this close to the end of what is loaded.
 const PREFETCH: usize = 10;
 
-/// The keys of the inbox, in the order [`Inbox::on_key`] reads them.
-pub const HINTS: &[Hint] = &[
-    hint("↑↓", "move"),
-    hint("⏎", "read"),
-    hint("y", "copy code"),
-    hint("o", "open link"),
-    hint("d", "delete"),
-    hint("r", "refresh"),
-    hint("q", "back"),
-    more("/", "filter (server search)"),
-    more("space", "select; d deletes the selection"),
-    more("D", "delete all mail"),
-    more("Y", "all codes and links"),
-    more("N", "read the newest"),
-    more("c", "copy address"),
-    more("PgUp/PgDn", "page up/down"),
-    more("g/G", "first/last"),
-    more("Esc", "clear selection, filter; back"),
-    hint("?", "help"),
+/// What a key does in the inbox (while no filter is typed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Move the selection ([`keys::movement`] says how far).
+    Move,
+    /// Read the selected message.
+    Read,
+    /// Copy the selected message's code.
+    CopyCode,
+    /// Open the selected message's link.
+    OpenLink,
+    /// Delete the selected message, or the picked ones.
+    Delete,
+    /// Load the list again (and retry an offline live connection).
+    Refresh,
+    /// Leave the inbox.
+    Back,
+    /// Type a filter.
+    Filter,
+    /// Pick or unpick the selected row.
+    Mark,
+    /// Delete all mail of the mailbox.
+    DeleteAll,
+    /// List the selected message's codes and links.
+    Pick,
+    /// Read the newest message.
+    Newest,
+    /// Copy the mailbox's address.
+    CopyAddress,
+    /// Undo the nearest thing: the picks, then the filter; else leave.
+    Escape,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the inbox: what they do and how the help shows them. `space` picks rows here, so
+/// its row comes before the paging row that also binds it.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "move"), Cmd::Move),
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "read"), Cmd::Read),
+    bind(&[Key::Char('y')], hint("y", "copy code"), Cmd::CopyCode),
+    bind(&[Key::Char('o')], hint("o", "open link"), Cmd::OpenLink),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('r')], hint("r", "refresh"), Cmd::Refresh),
+    bind(&[Key::Char('q')], hint("q", "back"), Cmd::Back),
+    bind(
+        &[Key::Char('/')],
+        more("/", "filter (server search)"),
+        Cmd::Filter,
+    ),
+    bind(
+        &[Key::Char(' ')],
+        more("space", "select; d deletes the selection"),
+        Cmd::Mark,
+    ),
+    bind(&[Key::Char('D')], more("D", "delete all mail"), Cmd::DeleteAll),
+    bind(&[Key::Char('Y')], more("Y", "all codes and links"), Cmd::Pick),
+    bind(&[Key::Char('N')], more("N", "read the newest"), Cmd::Newest),
+    bind(&[Key::Char('c')], more("c", "copy address"), Cmd::CopyAddress),
+    bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Move),
+    bind(END_KEYS, more("g/G", "first/last"), Cmd::Move),
+    bind(
+        &[Key::Code(KeyCode::Esc)],
+        more("Esc", "clear selection, filter; back"),
+        Cmd::Escape,
+    ),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
 ];
 
 /// The keys while a filter is typed: everything else goes into the line.
@@ -139,7 +187,7 @@ impl Inbox {
         if self.filter.is_typing() {
             FILTER_HINTS.to_vec()
         } else {
-            HINTS.to_vec()
+            keys::table_hints(KEYS, |_| true)
         }
     }
 
@@ -325,42 +373,36 @@ impl Inbox {
                 FilterKey::Apply(_) | FilterKey::Clear => self.refilter(),
             };
         }
-        // `space` picks rows here; elsewhere it pages down.
-        if is_char(&key, ' ') {
-            return self.toggle_mark();
-        }
-        if let Some(m) = keys::movement(&key) {
-            return self.move_by(m);
-        }
-        match key.code {
-            KeyCode::Enter => self.open(),
-            KeyCode::Esc => self.escape(),
-            _ if is_char(&key, 'q') => Some(Action::Back),
-            _ if is_char(&key, '/') => {
+        match keys::command(KEYS, &key)? {
+            Cmd::Move => self.move_by(keys::movement(&key)?),
+            Cmd::Mark => self.toggle_mark(),
+            Cmd::Read => self.open(),
+            Cmd::Escape => self.escape(),
+            Cmd::Back => Some(Action::Back),
+            Cmd::Filter => {
                 self.filter.start();
                 None
             }
-            _ if is_char(&key, 'd') && !self.marked.is_empty() => Some(Action::AskDeleteMessages {
+            Cmd::Delete if !self.marked.is_empty() => Some(Action::AskDeleteMessages {
                 address: self.address.clone(),
                 ids: self.marked(),
             }),
-            _ if is_char(&key, 'd') => self.selected().map(|m| Action::AskDeleteMessage {
+            Cmd::Delete => self.selected().map(|m| Action::AskDeleteMessage {
                 address: self.address.clone(),
                 id: m.id,
                 subject: m.subject.clone(),
             }),
-            _ if is_char(&key, 'D') => Some(Action::AskDeleteAll(self.address.clone())),
-            _ if is_char(&key, 'r') => Some(Action::ReloadInbox(self.address.clone())),
-            _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
-            _ if is_char(&key, 'y') => self.take(Want::Code),
-            _ if is_char(&key, 'Y') => self.take(Want::Pick),
-            _ if is_char(&key, 'o') => self.take(Want::Link),
-            _ if is_char(&key, 'N') => {
+            Cmd::DeleteAll => Some(Action::AskDeleteAll(self.address.clone())),
+            Cmd::Refresh => Some(Action::ReloadInbox(self.address.clone())),
+            Cmd::CopyAddress => Some(Action::Copy(self.address.clone())),
+            Cmd::CopyCode => self.take(Want::Code),
+            Cmd::Pick => self.take(Want::Pick),
+            Cmd::OpenLink => self.take(Want::Link),
+            Cmd::Newest => {
                 self.select_newest();
                 self.open()
             }
-            _ if is_char(&key, '?') => Some(Action::Help),
-            _ => None,
+            Cmd::Help => Some(Action::Help),
         }
     }
 

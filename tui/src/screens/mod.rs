@@ -20,7 +20,7 @@ use ratatui::layout::Rect;
 
 use crate::action::Action;
 use crate::app::ServerInfo;
-use crate::keys::Hint;
+use crate::keys::{self, Hint};
 use crate::saved::Saved;
 
 pub use create::CreateForm;
@@ -147,12 +147,12 @@ impl Screen {
     pub fn hints(&self) -> Vec<Hint> {
         match self {
             Screen::Home(s) => s.hints(),
-            Screen::Create(_) => create::HINTS.to_vec(),
-            Screen::SignIn(_) => signin::HINTS.to_vec(),
+            Screen::Create(_) => keys::table_hints(create::KEYS, |_| true),
+            Screen::SignIn(_) => keys::table_hints(signin::KEYS, |_| true),
             Screen::Inbox(s) => s.hints(),
             Screen::Reader(s) => s.hints(),
-            Screen::Source(_) => source::HINTS.to_vec(),
-            Screen::Headers(_) => headers::HINTS.to_vec(),
+            Screen::Source(_) => keys::table_hints(source::KEYS, |_| true),
+            Screen::Headers(_) => keys::table_hints(headers::KEYS, |_| true),
         }
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::prompt::{self, Prompt, PromptKey};
 use super::{Ctx, WHEEL_STEP};
 use crate::action::{Action, Want};
-use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::keys::{self, Binding, END_KEYS, Hint, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, text, theme};
 
 /// Attachment rows shown at most; more scroll with Tab.
@@ -23,6 +23,100 @@ const INLINE_HTML: usize = 32 * 1024;
 /// How many widths of rendered HTML are kept (a resize back and forth renders once).
 const HTML_WIDTHS: usize = 4;
 const MAX_ATTACHMENT_ROWS: usize = 4;
+
+/// What a key does in the reader (while no pipe command is typed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Scroll the body ([`keys::movement`] says how far).
+    Scroll,
+    /// Show the HTML part rendered as text.
+    ToHtml,
+    /// Show the text part.
+    ToText,
+    /// Save the chosen attachment.
+    Save,
+    /// Choose the next attachment.
+    NextFile,
+    /// Choose the previous attachment.
+    PreviousFile,
+    /// Copy the message's code.
+    CopyCode,
+    /// Open the message's link.
+    OpenLink,
+    /// Show the raw source.
+    Source,
+    /// Delete the message.
+    Delete,
+    /// Back to the inbox.
+    Back,
+    /// List every code and link.
+    Pick,
+    /// Read the newest message.
+    Newest,
+    /// Copy the mailbox's address.
+    CopyAddress,
+    /// Copy the message's text.
+    CopyText,
+    /// Pipe the text to a command.
+    Pipe,
+    /// Show the headers.
+    Headers,
+    /// Open the HTML part in the browser.
+    OpenHtml,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the reader: what they do and how the help shows them. `h` has a row for each
+/// way it switches, so the hint says where it goes; [`Reader::hints`] shows the rows that apply.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, more("↑↓", "scroll"), Cmd::Scroll),
+    bind(&[Key::Char('h')], hint("h", "HTML"), Cmd::ToHtml),
+    bind(&[Key::Char('h')], hint("h", "text"), Cmd::ToText),
+    bind(&[Key::Char('s')], hint("s", "save file"), Cmd::Save),
+    bind(
+        &[Key::Code(KeyCode::Tab)],
+        hint("Tab", "next file"),
+        Cmd::NextFile,
+    ),
+    bind(&[Key::Char('y')], hint("y", "copy code"), Cmd::CopyCode),
+    bind(&[Key::Char('o')], hint("o", "open link"), Cmd::OpenLink),
+    bind(&[Key::Char('v')], hint("v", "source"), Cmd::Source),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('q')], hint("q", "back"), Cmd::Back),
+    bind(&[Key::Char('Y')], more("Y", "all codes and links"), Cmd::Pick),
+    bind(&[Key::Char('N')], more("N", "read the newest"), Cmd::Newest),
+    bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Scroll),
+    bind(END_KEYS, more("g/G", "top/bottom"), Cmd::Scroll),
+    bind(
+        &[Key::Char('c')],
+        more("c", "copy mailbox address"),
+        Cmd::CopyAddress,
+    ),
+    bind(
+        &[Key::Char('C')],
+        more("C", "copy the message text"),
+        Cmd::CopyText,
+    ),
+    bind(
+        &[Key::Char('|')],
+        more("|", "pipe the text to a command"),
+        Cmd::Pipe,
+    ),
+    bind(&[Key::Char('H')], more("H", "headers"), Cmd::Headers),
+    bind(
+        &[Key::Char('O')],
+        more("O", "open the HTML in the browser"),
+        Cmd::OpenHtml,
+    ),
+    bind(
+        &[Key::Code(KeyCode::BackTab)],
+        more("S-Tab", "previous file"),
+        Cmd::PreviousFile,
+    ),
+    bind(&[Key::Code(KeyCode::Esc)], more("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
+];
 
 /// Which body is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,40 +233,16 @@ impl Reader {
         if self.pipe.is_some() {
             return prompt::HINTS.to_vec();
         }
-        let mut hints = vec![more("↑↓", "scroll")];
-        if let Some(m) = &self.message {
-            if m.text_body.is_some() && m.html_body.is_some() {
-                hints.push(match self.body {
-                    Body::Text => hint("h", "HTML"),
-                    Body::Html => hint("h", "text"),
-                });
-            }
-            if !m.attachments.is_empty() {
-                hints.push(hint("s", "save file"));
-                if m.attachments.len() > 1 {
-                    hints.push(hint("Tab", "next file"));
-                }
-            }
-        }
-        hints.extend([
-            hint("y", "copy code"),
-            hint("o", "open link"),
-            hint("v", "source"),
-            hint("d", "delete"),
-            hint("q", "back"),
-            more("Y", "all codes and links"),
-            more("N", "read the newest"),
-            more("PgUp/PgDn", "page up/down"),
-            more("g/G", "top/bottom"),
-            more("c", "copy mailbox address"),
-            more("C", "copy the message text"),
-            more("|", "pipe the text to a command"),
-            more("H", "headers"),
-            more("O", "open the HTML in the browser"),
-            more("Esc", "back"),
-            hint("?", "help"),
-        ]);
-        hints
+        let message = self.message.as_ref();
+        let both = message.is_some_and(|m| m.text_body.is_some() && m.html_body.is_some());
+        let files = message.map_or(0, |m| m.attachments.len());
+        keys::table_hints(KEYS, |cmd| match cmd {
+            Cmd::ToHtml => both && self.body == Body::Text,
+            Cmd::ToText => both && self.body == Body::Html,
+            Cmd::Save => files > 0,
+            Cmd::NextFile | Cmd::PreviousFile => files > 1,
+            _ => true,
+        })
     }
 
     /// Handles a key.
@@ -191,48 +261,48 @@ impl Reader {
                 }
             };
         }
-        if let Some(m) = keys::movement(&key) {
-            self.scroll_by(m);
-            return None;
-        }
         let message = self.message.as_ref();
-        match key.code {
-            KeyCode::Esc => Some(Action::Back),
-            _ if is_char(&key, 'q') => Some(Action::Back),
-            _ if is_char(&key, '?') => Some(Action::Help),
-            _ if is_char(&key, 'c') => Some(Action::Copy(self.address.clone())),
-            _ if is_char(&key, 'y') => self.take(Want::Code),
-            _ if is_char(&key, 'Y') => self.take(Want::Pick),
-            _ if is_char(&key, 'o') => self.take(Want::Link),
-            _ if is_char(&key, 'N') => Some(Action::OpenNewest(self.address.clone())),
-            _ if is_char(&key, 'C') => self.plain_text().map(Action::CopyText),
-            _ if is_char(&key, '|') => {
+        match keys::command(KEYS, &key)? {
+            Cmd::Scroll => {
+                self.scroll_by(keys::movement(&key)?);
+                None
+            }
+            Cmd::Back => Some(Action::Back),
+            Cmd::Help => Some(Action::Help),
+            Cmd::CopyAddress => Some(Action::Copy(self.address.clone())),
+            Cmd::CopyCode => self.take(Want::Code),
+            Cmd::Pick => self.take(Want::Pick),
+            Cmd::OpenLink => self.take(Want::Link),
+            Cmd::Newest => Some(Action::OpenNewest(self.address.clone())),
+            Cmd::CopyText => self.plain_text().map(Action::CopyText),
+            Cmd::Pipe => {
                 if self.plain_text().is_some() {
                     self.pipe = Some(Prompt::new(default_pager()));
                 }
                 None
             }
-            _ if is_char(&key, 'H') => Some(Action::ViewHeaders {
+            Cmd::Headers => Some(Action::ViewHeaders {
                 address: self.address.clone(),
                 id: self.id,
             }),
-            _ if is_char(&key, 'O') => {
+            Cmd::OpenHtml => {
                 let html = message?.html_body.clone();
                 Some(match html {
                     Some(html) => Action::OpenHtml { id: self.id, html },
                     None => Action::OpenFailed("This message has no HTML part".into()),
                 })
             }
-            _ if is_char(&key, 'v') => Some(Action::ViewSource {
+            Cmd::Source => Some(Action::ViewSource {
                 address: self.address.clone(),
                 id: self.id,
             }),
-            _ if is_char(&key, 'd') => Some(Action::AskDeleteMessage {
+            Cmd::Delete => Some(Action::AskDeleteMessage {
                 address: self.address.clone(),
                 id: self.id,
                 subject: self.title(),
             }),
-            _ if is_char(&key, 'h') => {
+            // One key switches either way; the table has a row (and a hint) for each way.
+            Cmd::ToHtml | Cmd::ToText => {
                 let m = message?;
                 if m.text_body.is_some() && m.html_body.is_some() {
                     self.body = match self.body {
@@ -243,21 +313,21 @@ impl Reader {
                 }
                 None
             }
-            KeyCode::Tab => {
+            Cmd::NextFile => {
                 let count = message?.attachments.len();
                 if count > 0 {
                     self.attachment = (self.attachment + 1) % count;
                 }
                 None
             }
-            KeyCode::BackTab => {
+            Cmd::PreviousFile => {
                 let count = message?.attachments.len();
                 if count > 0 {
                     self.attachment = (self.attachment + count - 1) % count;
                 }
                 None
             }
-            _ if is_char(&key, 's') => {
+            Cmd::Save => {
                 let attachment = message?.attachments.get(self.attachment)?.clone();
                 Some(Action::SaveAttachment {
                     address: self.address.clone(),
@@ -265,7 +335,6 @@ impl Reader {
                     attachment,
                 })
             }
-            _ => None,
         }
     }
 

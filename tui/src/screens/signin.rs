@@ -12,16 +12,37 @@ use super::Ctx;
 use super::create::{FORM_WIDTH, form_box, form_rows};
 use crate::action::Action;
 use crate::field::{Field, rows_needed};
-use crate::keys::{Hint, hint, more};
+use crate::keys::{self, Binding, Key, bind, hint, more};
 use crate::theme;
 
-/// The keys of the sign-in form.
-pub const HINTS: &[Hint] = &[
-    hint("⏎", "sign in"),
-    hint("Tab", "next field"),
-    hint("Esc", "cancel"),
-    more("S-Tab", "previous field"),
-    more("F1", "help"),
+/// What a key does in the sign-in form; keys not in the table edit the focused field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Check the fields and sign in.
+    SignIn,
+    /// Focus the other field (there are two).
+    Other,
+    /// Leave the form.
+    Cancel,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the sign-in form: what they do and how the help shows them.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "sign in"), Cmd::SignIn),
+    bind(
+        &[Key::Code(KeyCode::Tab), Key::Code(KeyCode::Down)],
+        hint("Tab", "next field"),
+        Cmd::Other,
+    ),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "cancel"), Cmd::Cancel),
+    bind(
+        &[Key::Code(KeyCode::BackTab), Key::Code(KeyCode::Up)],
+        more("S-Tab", "previous field"),
+        Cmd::Other,
+    ),
+    bind(&[Key::Code(KeyCode::F(1))], more("F1", "help"), Cmd::Help),
 ];
 
 /// State of the sign-in form.
@@ -90,14 +111,12 @@ impl SignInForm {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
-        match key.code {
-            KeyCode::Esc => return Some(Action::Back),
-            KeyCode::F(1) => return Some(Action::Help),
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                self.password_focused = !self.password_focused
-            }
-            KeyCode::Enter => return self.submit(),
-            _ => {
+        match keys::command(KEYS, &key) {
+            Some(Cmd::Cancel) => return Some(Action::Back),
+            Some(Cmd::Help) => return Some(Action::Help),
+            Some(Cmd::Other) => self.password_focused = !self.password_focused,
+            Some(Cmd::SignIn) => return self.submit(),
+            None => {
                 let field = if self.password_focused {
                     &mut self.password
                 } else {

@@ -9,19 +9,38 @@ use uuid::Uuid;
 
 use super::{Ctx, WHEEL_STEP};
 use crate::action::Action;
-use crate::keys::{self, Hint, Move, hint, is_char, more};
+use crate::keys::{self, Binding, END_KEYS, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, text, theme};
 
-/// The keys of the source view.
-pub const HINTS: &[Hint] = &[
-    hint("↑↓", "scroll"),
-    hint("←→", "sideways"),
-    hint("s", "save .eml"),
-    hint("q", "back"),
-    more("PgUp/PgDn", "page up/down"),
-    more("g/G", "top/bottom"),
-    more("Esc", "back"),
-    hint("?", "help"),
+/// What a key does in the source view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Scroll up or down ([`keys::movement`] says how far).
+    Scroll,
+    /// Scroll left or right (by the arrow pressed).
+    Sideways,
+    /// Save the source as a `.eml` file.
+    Save,
+    /// Close the view.
+    Back,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the source view: what they do and how the help shows them.
+pub const KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "scroll"), Cmd::Scroll),
+    bind(
+        &[Key::Code(KeyCode::Left), Key::Code(KeyCode::Right)],
+        hint("←→", "sideways"),
+        Cmd::Sideways,
+    ),
+    bind(&[Key::Char('s')], hint("s", "save .eml"), Cmd::Save),
+    bind(&[Key::Char('q')], hint("q", "back"), Cmd::Back),
+    bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Scroll),
+    bind(END_KEYS, more("g/G", "top/bottom"), Cmd::Scroll),
+    bind(&[Key::Code(KeyCode::Esc)], more("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
 ];
 
 /// Sources up to this size are split into lines in the frame; larger in a background task.
@@ -71,27 +90,27 @@ impl SourceView {
 
     /// Handles a key.
     pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
-        if let Some(m) = keys::movement(&key) {
-            self.scroll_by(m);
-            return None;
-        }
-        match key.code {
-            KeyCode::Esc => Some(Action::Back),
-            KeyCode::Left => {
+        match keys::command(KEYS, &key)? {
+            Cmd::Scroll => {
+                if let Some(m) = keys::movement(&key) {
+                    self.scroll_by(m);
+                }
+                None
+            }
+            Cmd::Sideways if key.code == KeyCode::Left => {
                 self.column = self.column.saturating_sub(SIDE_STEP);
                 None
             }
-            KeyCode::Right => {
+            Cmd::Sideways => {
                 self.column += SIDE_STEP;
                 None
             }
-            _ if is_char(&key, 'q') => Some(Action::Back),
-            _ if is_char(&key, '?') => Some(Action::Help),
-            _ if is_char(&key, 's') => Some(Action::SaveBytes {
+            Cmd::Save => Some(Action::SaveBytes {
                 name: format!("{}.eml", self.id),
                 bytes: self.bytes.clone(),
             }),
-            _ => None,
+            Cmd::Back => Some(Action::Back),
+            Cmd::Help => Some(Action::Help),
         }
     }
 
