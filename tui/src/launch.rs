@@ -124,6 +124,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         mut actions,
         server,
     } = prepared;
+    let stop = termination();
     let mut terminal = enter_terminal()?;
     let mut stats = LoopStats::default();
     let app_loop = async {
@@ -153,7 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // server stopped.
     let result = tokio::select! {
         result = app_loop => result,
-        () = termination() => Ok(()),
+        () = stop => Ok(()),
     };
     leave_terminal();
     drop(app);
@@ -260,10 +261,12 @@ fn suspend() {
 }
 
 /// Resolves when the process is asked to stop: SIGTERM, SIGHUP (the terminal went away), or
-/// SIGINT / SIGQUIT sent from outside (in raw mode ^C is a key, not a signal).
-async fn termination() {
+/// SIGINT / SIGQUIT sent from outside (in raw mode ^C is a key, not a signal). The handlers are
+/// in place when this returns, before the future is first polled: call it before taking the
+/// terminal, so no signal in between takes the default way out and leaves the terminal raw.
+fn termination() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let mut signals: Vec<_> = {
         use tokio::signal::unix::{SignalKind, signal};
         let kinds = [
             SignalKind::terminate(),
@@ -271,15 +274,17 @@ async fn termination() {
             SignalKind::interrupt(),
             SignalKind::quit(),
         ];
-        let mut signals: Vec<_> = kinds.into_iter().filter_map(|kind| signal(kind).ok()).collect();
-        if signals.is_empty() {
-            std::future::pending::<()>().await;
+        kinds.into_iter().filter_map(|kind| signal(kind).ok()).collect()
+    };
+    async move {
+        #[cfg(unix)]
+        if !signals.is_empty() {
+            let any = signals.iter_mut().map(|s| Box::pin(s.recv()));
+            futures_util::future::select_all(any).await;
+            return;
         }
-        let any = signals.iter_mut().map(|s| Box::pin(s.recv()));
-        futures_util::future::select_all(any).await;
+        std::future::pending::<()>().await
     }
-    #[cfg(not(unix))]
-    std::future::pending::<()>().await
 }
 
 /// Raw mode, alternate screen, mouse and paste; a panic puts the terminal back before the

@@ -8,7 +8,8 @@ use std::time::Duration;
 use crossterm::event::Event;
 use futures_util::{Stream, StreamExt};
 use ratatui::Terminal;
-use ratatui::backend::Backend;
+use ratatui::backend::{Backend, ClearType};
+use ratatui::widgets::Clear;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::action::Action;
@@ -16,6 +17,24 @@ use crate::app::App;
 
 /// How often the spinner turns while a request runs.
 pub const SPINNER_TICK: Duration = Duration::from_millis(100);
+
+/// Blanks the screen and ratatui's idea of it, so the next frame writes every cell (`^L`, back
+/// from `^Z`). Not `Terminal::clear`, which first asks the terminal where its cursor is and
+/// fails when the answer is slow to come.
+fn repaint_all<B>(terminal: &mut Terminal<B>) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+{
+    terminal
+        .backend_mut()
+        .clear_region(ClearType::All)
+        .map_err(anyhow::Error::new)?;
+    terminal
+        .draw(|frame| frame.render_widget(Clear, frame.area()))
+        .map_err(anyhow::Error::new)?;
+    Ok(())
+}
 
 /// What the loop did, for the idle benchmark.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -50,8 +69,7 @@ where
         }
         if dirty {
             if app.take_full_redraw() {
-                // Forget what the terminal is believed to show, so every cell is written again.
-                terminal.clear().map_err(anyhow::Error::new)?;
+                repaint_all(terminal)?;
             }
             terminal
                 .draw(|frame| app.render(frame))
