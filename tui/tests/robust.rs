@@ -369,3 +369,29 @@ async fn the_help_popup_scrolls_at_40x12() {
     h.resize(80, 24);
     insta::assert_snapshot!("help_80x24", h.screen());
 }
+
+/// Bug 7: a live connection the server refused for good (too many sockets) does not claim to be
+/// retrying; it says `r` retries, and `r` does.
+#[tokio::test]
+async fn a_refused_live_connection_says_r_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = inbox(dir.path());
+    h.send(Action::Live {
+        address: ADDRESS.into(),
+        event: LiveEvent::Refused(mailcx_common::ClientError::Api {
+            status: 429,
+            body: mailcx_common::ErrorBody {
+                error: mailcx_common::ErrorCode::TooManyConnections,
+                message: "the mailbox already has 3 sockets open".into(),
+            },
+            retry_after: None,
+        }),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("offline, r retries"), "{screen}");
+    // No countdown to redraw each second (the ages in the rows still wake it once a minute).
+    let wake = h.app.next_wake();
+    assert!(wake.is_none_or(|w| w > Duration::from_secs(1)), "{wake:?}");
+    h.key(KeyCode::Char('r'));
+    assert!(h.screen().contains("connecting"), "{}", h.screen());
+}

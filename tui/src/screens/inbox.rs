@@ -514,7 +514,8 @@ impl Inbox {
             Live::Live => Span::styled(" ● live ", theme::ok()),
             Live::Offline { retry_at, .. } => Span::styled(
                 match crate::live::seconds_left(*retry_at) {
-                    0 => " ○ offline, retrying ".to_string(),
+                    // Trying now, or (refused) not trying again until `r`.
+                    0 => " ○ offline, r retries ".to_string(),
                     secs => format!(" ○ offline, retrying in {secs}s "),
                 },
                 theme::error(),
