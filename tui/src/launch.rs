@@ -18,7 +18,7 @@ use crate::cli::Cli;
 use crate::config::Config;
 use crate::outside::Pipe;
 use crate::run::{LoopStats, run_loop};
-use crate::{embedded, theme};
+use crate::{embedded, saved, theme};
 
 /// How many times a request answered 429 is retried (after the server's `Retry-After`).
 const RATE_LIMIT_RETRIES: u32 = 10;
@@ -73,6 +73,10 @@ pub async fn prepare_with(cli: &Cli, shared: Option<&embedded::AlreadyRunning>) 
                     smtp: embedded.smtp,
                     db: embedded.db,
                 };
+                // Lists saved before the key was the resolved directory live under the path as
+                // it was typed: move such a list over, once.
+                let typed = format!("embedded:{}", cli.data_dir().join("mailcx.db").display());
+                saved::adopt(&cli.config_dir(), &typed, &info.key());
                 (
                     info,
                     Client::new(&embedded.server.http_url()),

@@ -143,6 +143,25 @@ fn sync_in_background(path: PathBuf) {
     });
 }
 
+/// Moves the list saved under `from` to `to` in the file in `dir`, when `to` has none and the
+/// keys differ (a list keyed by a path as typed, now keyed by the path resolved). Best effort: a
+/// list that cannot be moved stays where it was.
+pub fn adopt(dir: &Path, from: &str, to: &str) {
+    if from == to {
+        return;
+    }
+    let (mut target, _) = Saved::load(dir, to);
+    let (mut source, _) = Saved::load(dir, from);
+    if !target.mailboxes.is_empty() || source.mailboxes.is_empty() {
+        return;
+    }
+    target.mailboxes = source.mailboxes.clone();
+    if target.write().is_ok() {
+        source.mailboxes.clear();
+        let _ = source.write();
+    }
+}
+
 fn read(path: &Path) -> Result<SavedFile, String> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| e.to_string()),
@@ -209,6 +228,25 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_list_under_an_old_key_is_adopted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut old, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
+        old.upsert(mailbox("x@mail.cx", "t")).unwrap();
+        adopt(dir.path(), "embedded:./data/mailcx.db", "embedded:/abs/data/mailcx.db");
+        let (new, _) = Saved::load(dir.path(), "embedded:/abs/data/mailcx.db");
+        assert_eq!(new.mailboxes(), &[mailbox("x@mail.cx", "t")]);
+        let (old, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
+        assert!(old.mailboxes().is_empty(), "moved, not copied");
+
+        // A list already under the new key is never overwritten.
+        let (mut stale, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
+        stale.upsert(mailbox("y@mail.cx", "u")).unwrap();
+        adopt(dir.path(), "embedded:./data/mailcx.db", "embedded:/abs/data/mailcx.db");
+        let (new, _) = Saved::load(dir.path(), "embedded:/abs/data/mailcx.db");
+        assert_eq!(new.mailboxes(), &[mailbox("x@mail.cx", "t")]);
     }
 
     #[test]
