@@ -235,7 +235,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut old, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
         old.upsert(mailbox("x@mail.cx", "t")).unwrap();
-        adopt(dir.path(), "embedded:./data/mailcx.db", "embedded:/abs/data/mailcx.db");
+        adopt(
+            dir.path(),
+            "embedded:./data/mailcx.db",
+            "embedded:/abs/data/mailcx.db",
+        );
         let (new, _) = Saved::load(dir.path(), "embedded:/abs/data/mailcx.db");
         assert_eq!(new.mailboxes(), &[mailbox("x@mail.cx", "t")]);
         let (old, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
@@ -244,7 +248,11 @@ mod tests {
         // A list already under the new key is never overwritten.
         let (mut stale, _) = Saved::load(dir.path(), "embedded:./data/mailcx.db");
         stale.upsert(mailbox("y@mail.cx", "u")).unwrap();
-        adopt(dir.path(), "embedded:./data/mailcx.db", "embedded:/abs/data/mailcx.db");
+        adopt(
+            dir.path(),
+            "embedded:./data/mailcx.db",
+            "embedded:/abs/data/mailcx.db",
+        );
         let (new, _) = Saved::load(dir.path(), "embedded:/abs/data/mailcx.db");
         assert_eq!(new.mailboxes(), &[mailbox("x@mail.cx", "t")]);
     }
