@@ -204,7 +204,8 @@ async fn run_outside(pipe: Pipe) -> io::Result<std::process::ExitStatus> {
 /// a full redraw.
 fn resume_terminal(terminal: &mut ratatui::DefaultTerminal) -> anyhow::Result<()> {
     take_terminal_back()?;
-    terminal.clear()?;
+    // Not `terminal.clear()`: it asks the terminal for its cursor and fails on a slow answer.
+    crate::run::repaint_all(terminal)?;
     Ok(())
 }
 

@@ -19,9 +19,9 @@ use crate::app::App;
 pub const SPINNER_TICK: Duration = Duration::from_millis(100);
 
 /// Blanks the screen and ratatui's idea of it, so the next frame writes every cell (`^L`, back
-/// from `^Z`). Not `Terminal::clear`, which first asks the terminal where its cursor is and
+/// from `^Z` or from a piped command). Not `Terminal::clear`, which first asks the terminal where its cursor is and
 /// fails when the answer is slow to come.
-fn repaint_all<B>(terminal: &mut Terminal<B>) -> anyhow::Result<()>
+pub fn repaint_all<B>(terminal: &mut Terminal<B>) -> anyhow::Result<()>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
