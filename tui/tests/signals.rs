@@ -32,63 +32,121 @@ fn wait_for(out: &Mutex<Vec<u8>>, what: &str, timeout: Duration, done: impl Fn(&
     }
 }
 
+/// The app running in a pseudo-terminal under `script`, its output collected as it comes.
+/// Dropping it kills both, so a failed test leaves nothing running.
+struct Pty {
+    script: std::process::Child,
+    stdin: std::process::ChildStdin,
+    out: Arc<Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    /// The app's process id (the shell `script` runs execs it).
+    pid: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Pty {
+    /// Starts the app with its bundled server in a fresh directory and waits for its first frame.
+    fn start() -> Pty {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = env!("CARGO_BIN_EXE_mailcx");
+        let d = dir.path().display();
+        let command = format!(
+            "stty cols 80 rows 24; echo PID=$$; exec '{bin}' --data-dir '{d}/data' \
+             --config-dir '{d}/config' --downloads '{d}' --smtp-port 0"
+        );
+        let mut script = Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env("TERM", "xterm-256color")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("util-linux script runs");
+        // Kept open: at the end of its input `script` would end the session itself.
+        let stdin = script.stdin.take().unwrap();
+        let mut stdout = script.stdout.take().unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = stdout.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock().unwrap().extend_from_slice(&chunk[..n]);
+                }
+            })
+        };
+        // Built before waiting, so a start that fails is cleaned up too.
+        let mut pty = Pty {
+            script,
+            stdin,
+            out,
+            reader: Some(reader),
+            pid: String::new(),
+            _dir: dir,
+        };
+        wait_for(&pty.out, "app on the screen", Duration::from_secs(60), |o| {
+            find(o, MOUSE_ON).is_some() && find(o, b"Mailboxes").is_some()
+        });
+        let text = String::from_utf8_lossy(&pty.out.lock().unwrap()).into_owned();
+        let at = text.find("PID=").unwrap() + 4;
+        pty.pid = text[at..].chars().take_while(char::is_ascii_digit).collect();
+        pty
+    }
+
+    /// How much output there is so far (a mark to look after).
+    fn mark(&self) -> usize {
+        self.out.lock().unwrap().len()
+    }
+
+    /// Sends `signal` to the app.
+    fn kill(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid])
+            .status();
+        assert!(sent.unwrap().success(), "kill -{signal}");
+    }
+
+    /// Types `bytes` into the terminal.
+    fn type_bytes(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Waits until `script` (so the app) has ended, then for the last of the output.
+    fn wait_for_exit(&mut self, why: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.script.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the app did not exit on {why}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        // Ended already in a passing test; stopped or running after a failed one.
+        if !self.pid.is_empty() {
+            let _ = Command::new("kill").args(["-KILL", &self.pid]).status();
+        }
+        let _ = self.script.kill();
+        let _ = self.script.wait();
+    }
+}
+
 /// Runs the app in a pty, sends it `signal` once it has taken the terminal, and checks what it
 /// wrote afterwards.
 fn signal_puts_the_terminal_back(signal: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_mailcx");
-    let d = dir.path().display();
-    let command = format!(
-        "stty cols 80 rows 24; echo PID=$$; exec '{bin}' --data-dir '{d}/data' \
-         --config-dir '{d}/config' --downloads '{d}' --smtp-port 0"
-    );
-    let mut script = Command::new("script")
-        .args(["-qfec", &command, "/dev/null"])
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("util-linux script runs");
-    // Kept open: at the end of its input `script` would end the session itself.
-    let _stdin = script.stdin.take();
-    let mut stdout = script.stdout.take().unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let out = out.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                out.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        })
-    };
-
-    wait_for(&out, "app on the screen", Duration::from_secs(60), |o| {
-        find(o, MOUSE_ON).is_some() && find(o, b"Mailboxes").is_some()
-    });
-    let pid = {
-        let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
-        let at = text.find("PID=").unwrap() + 4;
-        text[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-    };
-    let mark = out.lock().unwrap().len();
-    let killed = Command::new("kill").args([&format!("-{signal}"), &pid]).status();
-    assert!(killed.unwrap().success());
-
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while script.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the app did not exit on SIG{signal}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    reader.join().unwrap();
-    let out = out.lock().unwrap();
+    let mut app = Pty::start();
+    let mark = app.mark();
+    app.kill(signal);
+    app.wait_for_exit(&format!("SIG{signal}"));
+    let out = app.out.lock().unwrap();
     let after = &out[mark..];
     let shown = String::from_utf8_lossy(after);
     assert!(
@@ -130,84 +188,39 @@ fn state(pid: &str) -> char {
 /// terminal was put back and the process stopped, continues it and checks it took the terminal
 /// again, then quits it with `q`.
 fn suspend_and_resume(by_key: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_mailcx");
-    let d = dir.path().display();
-    let command = format!(
-        "stty cols 80 rows 24; echo PID=$$; exec '{bin}' --data-dir '{d}/data' \
-         --config-dir '{d}/config' --downloads '{d}' --smtp-port 0"
-    );
-    let mut script = Command::new("script")
-        .args(["-qfec", &command, "/dev/null"])
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("util-linux script runs");
-    let mut stdin = script.stdin.take().unwrap();
-    let mut stdout = script.stdout.take().unwrap();
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let reader = {
-        let out = out.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                out.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        })
-    };
-    wait_for(&out, "app on the screen", Duration::from_secs(60), |o| {
-        find(o, MOUSE_ON).is_some() && find(o, b"Mailboxes").is_some()
-    });
-    let pid = {
-        let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
-        let at = text.find("PID=").unwrap() + 4;
-        text[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-    };
-
-    let mark = out.lock().unwrap().len();
+    let mut app = Pty::start();
+    let mark = app.mark();
     if by_key {
-        stdin.write_all(b"\x1a").unwrap();
-        stdin.flush().unwrap();
+        app.type_bytes(b"\x1a");
     } else {
-        assert!(
-            Command::new("kill")
-                .args(["-TSTP", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        app.kill("TSTP");
     }
     let deadline = Instant::now() + Duration::from_secs(30);
-    while state(&pid) != 'T' {
-        assert!(Instant::now() < deadline, "not stopped: state {}", state(&pid));
+    while state(&app.pid) != 'T' {
+        assert!(
+            Instant::now() < deadline,
+            "not stopped: state {}",
+            state(&app.pid)
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // `fg`: SIGCONT to the job. `script` stops itself when its child stops (job control passed
     // up), so it is continued too; what the app wrote before stopping comes through then.
-    let script_pid = script.id().to_string();
-    for pid in [&script_pid, &pid] {
-        assert!(
-            Command::new("kill")
-                .args(["-CONT", pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-    wait_for(&out, "the app back on the screen", Duration::from_secs(30), |o| {
-        let after = &o[mark..];
-        let back = find(after, ENTER_ALTERNATE_SCREEN);
-        back.is_some() && find(&after[back.unwrap()..], b"Mailboxes").is_some()
-    });
-    let after = out.lock().unwrap()[mark..].to_vec();
+    let script_pid = app.script.id().to_string();
+    let continued = Command::new("kill").args(["-CONT", &script_pid]).status();
+    assert!(continued.unwrap().success());
+    app.kill("CONT");
+    wait_for(
+        &app.out,
+        "the app back on the screen",
+        Duration::from_secs(30),
+        |o| {
+            let after = &o[mark..];
+            let back = find(after, ENTER_ALTERNATE_SCREEN);
+            back.is_some_and(|at| find(&after[at..], b"Mailboxes").is_some())
+        },
+    );
+    let after = app.out.lock().unwrap()[mark..].to_vec();
     let shown = String::from_utf8_lossy(&after).into_owned();
     let left = find(&after, LEAVE_ALTERNATE_SCREEN).expect("the alternate screen was left");
     let mouse_off = find(&after, MOUSE_OFF).expect("mouse reporting was turned off");
@@ -221,15 +234,8 @@ fn suspend_and_resume(by_key: bool) {
         "mouse reporting on again: {shown:?}"
     );
 
-    stdin.write_all(b"q").unwrap();
-    stdin.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while script.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the app did not quit on q");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    drop(stdin);
-    reader.join().unwrap();
+    app.type_bytes(b"q");
+    app.wait_for_exit("q");
 }
 
 #[test]
