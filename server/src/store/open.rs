@@ -258,6 +258,60 @@ pub fn sweep_expired(conn: &Connection, now: i64, limit: u32) -> StoreResult<usi
 mod tests {
     use super::*;
 
+    fn email<'a>(address: &'a str, raw: &'a [u8], expires_at: i64) -> NewOpenEmail<'a> {
+        NewOpenEmail {
+            id: new_id(),
+            address,
+            sender: "s@x.test",
+            from: "Ann <ann@x.test>",
+            subject: "hello",
+            preview_text: "hi",
+            raw,
+            created_at: 0,
+            expires_at,
+        }
+    }
+
+    #[test]
+    fn used_follows_every_insert_and_delete_and_cursors_never_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.db");
+        let mut conn = Connection::open(&path).unwrap();
+        super::super::migrations::run(&mut conn, &path).unwrap();
+        let (a, b) = ("a@open.test", "b@open.test");
+        for _ in 0..2 {
+            insert(&conn, &email(a, b"12345", 100)).unwrap();
+        }
+        insert(&conn, &email(b, b"123", 50)).unwrap();
+        assert_eq!((used(&conn, a).unwrap(), used(&conn, b).unwrap()), (10, 3));
+        let plan = [email(a, b"123456", 100), email(a, b"1", 100)];
+        assert_eq!(fits(&conn, &plan, 16).unwrap(), [true, false], "copies fit together or not");
+        let all = Filter {
+            since: 0,
+            from: String::new(),
+            subject: String::new(),
+        };
+        let newest = newer(&conn, a, &all, 10, 0).unwrap();
+        assert_eq!(newest.len(), 2);
+        assert!(newest[0].seq > newest[1].seq, "newest first");
+        // The newest row goes; the next one must still be newer than its cursor.
+        assert!(matches!(delete(&conn, newest[0].id, 0).unwrap(), Lookup::Found(())));
+        insert(&conn, &email(a, b"1", 100)).unwrap();
+        let since = Filter { since: newest[0].seq, ..all };
+        assert_eq!(newer(&conn, a, &since, 10, 0).unwrap().len(), 1);
+        assert_eq!(used(&conn, a).unwrap(), 6);
+        // Swept: gone, remembered as expired, and `used` back to nothing.
+        assert_eq!(sweep_expired(&conn, 60, 100).unwrap(), 1);
+        assert_eq!(used(&conn, b).unwrap(), 0);
+        assert_eq!(next_expiry(&conn).unwrap(), Some(100));
+        while clear_some(&conn, a, 1).unwrap() {}
+        assert_eq!(used(&conn, a).unwrap(), 0);
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM open_inboxes", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 0, "an emptied inbox leaves no row behind");
+    }
+
     #[test]
     fn ids_are_v7_and_keys_never_look_like_ids() {
         let (a, b) = (new_id(), new_id());

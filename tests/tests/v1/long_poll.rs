@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use mailcx_common::v1::InboxQuery;
+use mailcx_common::ClientError;
+use mailcx_common::v1::{EmailList, InboxQuery};
 use mailcx_tests::mail::{deliver, text_message};
-use mailcx_tests::{TestServer, expect_error, expect_json, wait_for};
+use mailcx_tests::{TestServer, expect_error, expect_json};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tokio::task::JoinHandle;
 
 use crate::support::{get, open_address, open_server, open_server_with, poll, send, subjects, v1};
 
@@ -130,46 +132,69 @@ async fn count_waits_for_enough_mail_and_limit_from_and_subject_shape_the_answer
     assert_eq!(all["emails"].as_array().unwrap().len(), 4);
 }
 
-/// Sends requests until one is refused with `code`; one that is let in instead (the others were
-/// not all waiting yet) is dropped after a moment, which gives its slot back.
-async fn refused_with(server: &TestServer, path: &str, token: Option<&str>, code: &str) {
-    let url = server.endpoint(path);
-    let answer = wait_for(code, Duration::from_secs(20), Duration::from_millis(50), || {
-        let mut request = server.http().get(&url).timeout(Duration::from_millis(500));
-        if let Some(token) = token {
-            request = request.header("x-api-token", token);
+/// A long poll in flight, on its address.
+struct Waiter {
+    address: String,
+    task: JoinHandle<Result<Option<EmailList>, ClientError>>,
+}
+
+impl Waiter {
+    fn start(server: &TestServer, address: &str) -> Waiter {
+        let (client, to) = (server.client(), address.to_string());
+        Waiter {
+            address: address.to_string(),
+            task: tokio::spawn(async move { client.v1_wait(&to, &InboxQuery::default()).await }),
         }
-        async move {
-            let response = request.send().await.ok()?;
-            (response.status() == StatusCode::TOO_MANY_REQUESTS).then_some(response)
+    }
+
+    /// Its answer (panics if it failed other than by being refused).
+    async fn answer(self) -> Option<EmailList> {
+        self.task.await.unwrap().unwrap()
+    }
+}
+
+/// Waits for the first of `waiters` to finish, which must be a refusal with `code` (none of them
+/// gets mail, so only a refusal ends one); returns the others, which all wait then.
+async fn one_refused(waiters: Vec<Waiter>, code: &str) -> Vec<Waiter> {
+    let (addresses, tasks): (Vec<_>, Vec<_>) = waiters.into_iter().map(|w| (w.address, w.task)).unzip();
+    let first = futures_util::future::select_all(tasks);
+    let (result, index, rest) = tokio::time::timeout(Duration::from_secs(30), first)
+        .await
+        .expect("one wait is refused");
+    match result.unwrap() {
+        Err(ClientError::Api {
+            status,
+            body,
+            retry_after,
+        }) => {
+            assert_eq!((status, body.error.as_str()), (429, code));
+            assert!(retry_after.is_some(), "429 carries Retry-After");
         }
-    })
-    .await;
-    assert!(answer.headers().contains_key("retry-after"));
-    expect_error(answer, StatusCode::TOO_MANY_REQUESTS, code).await;
+        other => panic!("expected {code}, got {other:?}"),
+    }
+    let mut addresses = addresses;
+    addresses.remove(index);
+    addresses
+        .into_iter()
+        .zip(rest)
+        .map(|(address, task)| Waiter { address, task })
+        .collect()
 }
 
 #[tokio::test]
 async fn more_than_ten_waits_on_one_address_are_addr_busy() {
     let server = open_server(LONG_HOLD).await;
     let to = open_address("crowded");
-    let waiters: Vec<_> = (0..10)
-        .map(|_| {
-            let (client, to) = (server.client(), to.clone());
-            tokio::spawn(async move { client.v1_wait(&to, &InboxQuery::default()).await })
-        })
-        .collect();
-    refused_with(&server, &format!("/v1/inbox/{to}"), None, "addr_busy").await;
+    let eleven: Vec<_> = (0..11).map(|_| Waiter::start(&server, &to)).collect();
+    let waiters = one_refused(eleven, "addr_busy").await;
     // Other addresses are not affected, and the ten still get their mail.
     let other = open_address("calm");
     send(&server, &other, "x").await;
     assert_eq!(poll(&server, &other, "").await.0, StatusCode::OK);
     send(&server, &to, "for all ten").await;
     for waiter in waiters {
-        let list = tokio::time::timeout(Duration::from_secs(20), waiter)
+        let list = tokio::time::timeout(Duration::from_secs(20), waiter.answer())
             .await
-            .unwrap()
-            .unwrap()
             .unwrap()
             .unwrap();
         assert_eq!(list.emails[0].subject, "for all ten");
@@ -192,60 +217,44 @@ async fn a_second_wait_with_one_api_token_is_token_busy() {
         .as_str()
         .unwrap()
         .to_string();
-    let first = open_address("token-a");
-    let wait_first = || {
-        let request = server
-            .http()
-            .get(server.endpoint(&format!("/v1/inbox/{first}")))
-            .header("x-api-token", &token);
-        tokio::spawn(async move { request.send().await })
-    };
-    let mut waiting = wait_first();
-    let probe = server.endpoint(&format!("/v1/inbox/{}", open_address("token-b")));
-    // Until the probe is refused: a probe let in first (the other was not waiting yet) holds the
-    // token until it is dropped, and the other, refused meanwhile, is sent again.
-    let refused = loop {
-        if waiting.is_finished() {
-            let early = waiting.await.unwrap().unwrap();
-            expect_error(early, StatusCode::TOO_MANY_REQUESTS, "token_busy").await;
-            waiting = wait_first();
-        }
-        let attempt = server
-            .http()
-            .get(&probe)
-            .header("x-api-token", &token)
-            .timeout(Duration::from_millis(500))
-            .send()
-            .await;
-        if let Ok(response) = attempt {
-            break response;
-        }
-    };
+    // Two waits with one token, on two addresses: one is refused, the other waits.
+    let addresses = [open_address("token-a"), open_address("token-b")];
+    let tasks: Vec<_> = addresses
+        .iter()
+        .map(|address| {
+            let request = server
+                .http()
+                .get(server.endpoint(&format!("/v1/inbox/{address}")))
+                .header("x-api-token", &token);
+            tokio::spawn(request.send())
+        })
+        .collect();
+    let first = futures_util::future::select_all(tasks);
+    let (refused, index, mut rest) = tokio::time::timeout(Duration::from_secs(30), first)
+        .await
+        .expect("one wait is refused");
+    let refused = refused.unwrap().unwrap();
     assert!(refused.headers().contains_key("retry-after"));
     expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "token_busy").await;
     // The waiting one is answered as usual.
-    send(&server, &first, "release").await;
-    let answered = waiting.await.unwrap().unwrap();
+    send(&server, &addresses[1 - index], "release").await;
+    let answered = rest.pop().unwrap().await.unwrap().unwrap();
     assert_eq!(answered.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn the_server_holds_at_most_its_bound_of_waiters() {
     let server = open_server_with(LONG_HOLD, |config| config.long_poll_max_waiters = 3).await;
-    let waiters: Vec<_> = (0..3)
-        .map(|n| {
-            let (client, to) = (server.client(), open_address(&format!("bound{n}")));
-            tokio::spawn(async move { client.v1_wait(&to, &InboxQuery::default()).await })
-        })
+    let four: Vec<_> = (0..4)
+        .map(|n| Waiter::start(&server, &open_address(&format!("bound{n}"))))
         .collect();
-    let path = format!("/v1/inbox/{}", open_address("one-too-many"));
-    refused_with(&server, &path, None, "rate_limit_exceeded").await;
+    let waiters = one_refused(four, "rate_limit_exceeded").await;
     // A poll that can answer at once needs no slot.
     let ready = open_address("ready");
     send(&server, &ready, "here already").await;
     assert_eq!(poll(&server, &ready, "").await.0, StatusCode::OK);
     for waiter in waiters {
-        waiter.abort();
+        waiter.task.abort();
     }
 }
 
@@ -271,5 +280,18 @@ async fn hundreds_of_waiters_on_distinct_addresses_each_get_their_own_answer() {
         } else {
             assert_eq!(answer, None, "waiter {n} got someone else's mail");
         }
+    }
+}
+
+#[tokio::test]
+async fn stopping_the_server_answers_waiting_polls_instead_of_holding_it_up() {
+    let mut server = open_server(LONG_HOLD).await;
+    let to = open_address("at-shutdown");
+    let eleven: Vec<_> = (0..11).map(|_| Waiter::start(&server, &to)).collect();
+    // One refused: the other ten are all in and waiting.
+    let waiters = one_refused(eleven, "addr_busy").await;
+    server.stop().await;
+    for waiter in waiters {
+        assert_eq!(waiter.answer().await, None, "204, not held until the hold ends");
     }
 }
