@@ -285,7 +285,11 @@ mod tests {
         insert(&conn, &email(b, b"123", 50)).unwrap();
         assert_eq!((used(&conn, a).unwrap(), used(&conn, b).unwrap()), (10, 3));
         let plan = [email(a, b"123456", 100), email(a, b"1", 100)];
-        assert_eq!(fits(&conn, &plan, 16).unwrap(), [true, false], "copies fit together or not");
+        assert_eq!(
+            fits(&conn, &plan, 16).unwrap(),
+            [true, false],
+            "copies fit together or not"
+        );
         let all = Filter {
             since: 0,
             from: String::new(),
@@ -295,9 +299,15 @@ mod tests {
         assert_eq!(newest.len(), 2);
         assert!(newest[0].seq > newest[1].seq, "newest first");
         // The newest row goes; the next one must still be newer than its cursor.
-        assert!(matches!(delete(&conn, newest[0].id, 0).unwrap(), Lookup::Found(())));
+        assert!(matches!(
+            delete(&conn, newest[0].id, 0).unwrap(),
+            Lookup::Found(())
+        ));
         insert(&conn, &email(a, b"1", 100)).unwrap();
-        let since = Filter { since: newest[0].seq, ..all };
+        let since = Filter {
+            since: newest[0].seq,
+            ..all
+        };
         assert_eq!(newer(&conn, a, &since, 10, 0).unwrap().len(), 1);
         assert_eq!(used(&conn, a).unwrap(), 6);
         // Swept: gone, remembered as expired, and `used` back to nothing.
