@@ -6,8 +6,8 @@ pub mod error;
 pub mod gate;
 pub mod pro;
 pub mod types;
-pub mod validate;
 pub mod v1;
+pub mod validate;
 
 pub use client::{Client, ClientError, Subscription};
 pub use error::{ErrorBody, ErrorCode};

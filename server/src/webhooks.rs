@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::unix_now;
 use crate::config::Config;
-use crate::store::webhooks::{self, Attempt, DueEvent};
+use crate::store::webhooks::{self, Attempt, DueEvent, Pending};
 use crate::store::{Store, StoreResult};
 
 /// Attempts per event: the first, then four retries.
@@ -34,12 +34,23 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// Each attempt's limit, from connecting to the last byte of the answer.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deliveries in flight at once.
-const CONCURRENCY: usize = 8;
+const CONCURRENCY: usize = 16;
 /// Deliveries in flight at once for one webhook.
-const PER_WEBHOOK: usize = 4;
+const PER_WEBHOOK: usize = 8;
 /// Due events looked at each time, per delivery slot: past one webhook's crowd of events to
 /// others'.
 const WINDOW_PER_SLOT: usize = 4;
+/// Events whose outcome is not yet written at most; no more start until some are (the outcomes
+/// are written when the database has a moment, so under a burst of mail they wait).
+const MAX_UNRECORDED: usize = 1024;
+/// Mail counts as crowding in when the store took several writes at once this recently.
+const CROWDED_WINDOW: Duration = Duration::from_millis(20);
+/// Longest deliveries wait while mail crowds in...
+const MAX_YIELD: Duration = Duration::from_secs(2);
+/// ...before they run this long regardless.
+const DUTY: Duration = Duration::from_millis(200);
+/// How often a waiting worker looks whether mail still crowds in.
+const YIELD_STEP: Duration = Duration::from_millis(20);
 /// While due events wait for a slot, finished requests refill at most this often.
 const READ_GAP: Duration = Duration::from_millis(2);
 /// The niceness of the thread that makes the requests (0 is the usual, 19 the least).
@@ -48,7 +59,7 @@ const REQUESTS_NICE: i32 = 10;
 /// How long outcomes gather before they are written.
 const RECORD_DELAY: Duration = Duration::from_millis(10);
 /// Outcomes written in one transaction at most.
-const MAX_RECORD_BATCH: usize = 256;
+const MAX_RECORD_BATCH: usize = MAX_UNRECORDED;
 /// Most of a receiver's answer that is read (then the rest is dropped); read at all so the
 /// connection can be reused.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -56,6 +67,8 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
 /// Pause after the database failed, before trying again.
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(5);
+/// What is recorded for an event whose mail was deleted before it could be sent.
+const GONE: &str = "not sent: the message was deleted before its event could be delivered";
 /// Longest error text recorded for an attempt.
 const MAX_ERROR_CHARS: usize = 300;
 
@@ -242,20 +255,64 @@ fn now_ms() -> i64 {
 /// Which of the due events (seq, webhook, the longest due first, none under way) to start: as
 /// many as there are free sending slots, and none of a webhook that holds `PER_WEBHOOK` of the
 /// requests being made already, so a slow or dead receiver cannot take every slot.
-fn choose(due: &[(i64, Uuid)], sending: &[(i64, Uuid)]) -> Vec<i64> {
-    let mut taken: Vec<(i64, Uuid)> = sending.to_vec();
+fn choose<K: Copy>(due: &[(K, Uuid)], sending: &[(K, Uuid)]) -> Vec<K> {
+    let mut taken: Vec<(K, Uuid)> = sending.to_vec();
     let mut chosen = Vec::new();
-    for &(seq, hook) in due {
+    for &(key, hook) in due {
         if taken.len() >= CONCURRENCY {
             break;
         }
         if taken.iter().filter(|(_, h)| *h == hook).count() >= PER_WEBHOOK {
             continue;
         }
-        taken.push((seq, hook));
-        chosen.push(seq);
+        taken.push((key, hook));
+        chosen.push(key);
     }
     chosen
+}
+
+/// While mail crowds in, deliveries wait for it: at most `MAX_YIELD`, then they run for `DUTY`
+/// whatever the load, so they keep going under a flood that never ends.
+#[derive(Default)]
+struct Duty {
+    yielding_since: Option<Instant>,
+    delivering_until: Option<Instant>,
+}
+
+impl Duty {
+    /// How long to wait before looking again, or `None` to deliver now.
+    fn yield_for(&mut self, crowded: bool, now: Instant) -> Option<Duration> {
+        if self.delivering_until.is_some_and(|until| now < until) {
+            return None;
+        }
+        self.delivering_until = None;
+        if !crowded {
+            self.yielding_since = None;
+            return None;
+        }
+        let since = *self.yielding_since.get_or_insert(now);
+        if now.duration_since(since) >= MAX_YIELD {
+            self.yielding_since = None;
+            self.delivering_until = Some(now + DUTY);
+            return None;
+        }
+        Some(YIELD_STEP)
+    }
+}
+
+/// The fresh cursor after starting `chosen` of `due`: past the fresh events started, up to the
+/// first one left waiting (those under way, left out of `due`, may be passed over).
+fn advance(cursor: i64, due: &[(Pending, Uuid)], chosen: &[Pending]) -> i64 {
+    let mut cursor = cursor;
+    for (key, _) in due {
+        if let Pending::Fresh(seq) = *key {
+            if !chosen.contains(key) {
+                break;
+            }
+            cursor = cursor.max(seq);
+        }
+    }
+    cursor
 }
 
 /// What the delivery tasks and the recorder share.
@@ -264,15 +321,17 @@ struct Worker {
     outbox: Arc<Outbox>,
     settings: Settings,
     client: reqwest::Client,
-    /// Events whose outcome is committed, by seq, for the loop to stop counting as in flight.
-    recorded: Mutex<Vec<i64>>,
+    /// Events whose outcome is committed, for the loop to stop counting as in flight.
+    recorded: Mutex<Vec<Pending>>,
 }
 
 /// One attempt's outcome, on its way to the database.
 struct Outcome {
-    seq: i64,
+    key: Pending,
     attempt: Attempt,
     next: webhooks::Next,
+    /// What was sent: a fresh event to be retried is written out with it.
+    body: Option<String>,
 }
 
 /// The loop's view of what is under way.
@@ -280,9 +339,12 @@ struct Outcome {
 struct Flight {
     /// From start until the outcome is committed (seq to webhook): such an event is still due in
     /// the database, and is skipped when read again meanwhile.
-    in_flight: HashMap<i64, Uuid>,
+    in_flight: HashMap<Pending, Uuid>,
     /// Those whose request is still being made: what the concurrency limits count.
-    sending: HashMap<i64, Uuid>,
+    sending: HashMap<Pending, Uuid>,
+    /// Every fresh event up to this seq has been started: the next read looks after it, so a
+    /// read stays small however many outcomes wait to be written.
+    fresh_cursor: i64,
 }
 
 /// Delivers pending events until `shutdown` turns true; requests under way then finish (each
@@ -311,30 +373,35 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
     };
     let (outcomes, to_record) = mpsc::unbounded_channel();
     let mut recorder = AbortOnDrop(tokio::spawn(record(worker.clone(), to_record)));
-    let mut requests: JoinSet<i64> = JoinSet::new();
+    let mut requests: JoinSet<Pending> = JoinSet::new();
     let mut flight = Flight::default();
     // Reads of the outbox happen when something may have become startable: new events were
     // committed, outcomes were recorded (a retry's time is then known), the next due time came,
     // or a request finished while due events waited for its slot. Not on every finished request
     // otherwise: each read costs the store's readers, which mail being received needs too.
     let mut read_now = true;
+    let mut duty = Duty::default();
     let mut backlog = false;
     let mut next_read = tokio::time::Instant::now() + MAX_SLEEP;
     let mut last_read = tokio::time::Instant::now();
     loop {
         while let Some(done) = requests.try_join_next() {
-            if let Ok(seq) = done {
-                flight.sending.remove(&seq);
+            if let Ok(key) = done {
+                flight.sending.remove(&key);
             }
             if backlog {
                 next_read = next_read.min(last_read + READ_GAP);
             }
         }
-        for seq in std::mem::take(&mut *worker.recorded.lock().expect("recorded lock")) {
-            flight.in_flight.remove(&seq);
+        for key in std::mem::take(&mut *worker.recorded.lock().expect("recorded lock")) {
+            flight.in_flight.remove(&key);
         }
-        if read_now && flight.sending.len() < CONCURRENCY {
+        if read_now && flight.sending.len() < CONCURRENCY && flight.in_flight.len() < MAX_UNRECORDED {
             read_now = false;
+            if let Some(wait) = duty.yield_for(worker.store.crowded(CROWDED_WINDOW), Instant::now()) {
+                next_read = tokio::time::Instant::now() + wait;
+                continue;
+            }
             last_read = tokio::time::Instant::now();
             let wait = match worker
                 .start_due(&mut requests, &requester.runtime, &mut flight, &outcomes)
@@ -356,8 +423,8 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
             _ = tokio::time::sleep_until(next_read) => read_now = true,
             _ = worker.outbox.wake.notified() => read_now = true,
             Some(done) = requests.join_next(), if !requests.is_empty() => {
-                if let Ok(seq) = done {
-                    flight.sending.remove(&seq);
+                if let Ok(key) = done {
+                    flight.sending.remove(&key);
                 }
                 // Under load, refills are spaced out: each read then starts several requests.
                 if backlog {
@@ -436,13 +503,14 @@ async fn record(worker: Arc<Worker>, mut outcomes: mpsc::UnboundedReceiver<Outco
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        let seqs: Vec<i64> = batch.iter().map(|o| o.seq).collect();
+        let keys: Vec<Pending> = batch.iter().map(|o| o.key).collect();
         let outcomes_now = std::mem::take(&mut batch);
         let written = worker
             .store
-            .write(move |conn| {
+            .write_in_background(move |conn| {
                 for outcome in &outcomes_now {
-                    webhooks::record(conn, outcome.seq, &outcome.attempt, outcome.next)?;
+                    let body = outcome.body.as_deref();
+                    webhooks::record(conn, outcome.key, &outcome.attempt, outcome.next, body)?;
                 }
                 Ok(())
             })
@@ -451,7 +519,7 @@ async fn record(worker: Arc<Worker>, mut outcomes: mpsc::UnboundedReceiver<Outco
             tracing::error!("recording webhook attempts failed: {e}");
             tokio::time::sleep(RETRY_AFTER_ERROR).await;
         }
-        worker.recorded.lock().expect("recorded lock").extend(seqs);
+        worker.recorded.lock().expect("recorded lock").extend(keys);
         worker.outbox.queued();
     }
 }
@@ -461,34 +529,42 @@ impl Worker {
     /// woken (a finishing request, a recorded outcome or a commit wakes the loop).
     async fn start_due(
         self: &Arc<Self>,
-        requests: &mut JoinSet<i64>,
+        requests: &mut JoinSet<Pending>,
         runtime: &tokio::runtime::Handle,
         flight: &mut Flight,
         outcomes: &mpsc::UnboundedSender<Outcome>,
     ) -> StoreResult<(Duration, bool)> {
         let now = now_ms();
         let limit = (CONCURRENCY * WINDOW_PER_SLOT) as u32;
-        let skip: Vec<i64> = flight.in_flight.keys().copied().collect();
-        let sending: Vec<(i64, Uuid)> = flight.sending.iter().map(|(seq, hook)| (*seq, *hook)).collect();
+        let cursor = flight.fresh_cursor;
+        let skip: Vec<Pending> = flight
+            .in_flight
+            .keys()
+            .copied()
+            .filter(|key| !matches!(key, Pending::Fresh(seq) if *seq <= cursor))
+            .collect();
+        let sending: Vec<(Pending, Uuid)> = flight.sending.iter().map(|(key, hook)| (*key, *hook)).collect();
         // One snapshot for all: which events to start, their bodies, and when the next one after
         // them falls due.
-        let (events, backlog, next) = self
+        let (events, backlog, next, cursor) = self
             .store
             .read(move |conn| {
-                let due = webhooks::due(conn, now, &skip, limit)?;
+                let due = webhooks::due(conn, now, &skip, cursor, limit)?;
                 let chosen = choose(&due, &sending);
                 let backlog = chosen.len() < due.len();
+                let cursor = advance(cursor, &due, &chosen);
                 let mut events = Vec::with_capacity(chosen.len());
-                for seq in chosen {
-                    events.extend(webhooks::pending_event(conn, seq)?);
+                for key in chosen {
+                    events.extend(webhooks::pending_event(conn, key)?);
                 }
-                Ok((events, backlog, webhooks::next_due(conn, now)?))
+                Ok((events, backlog, webhooks::next_due(conn, now)?, cursor))
             })
             .await?;
+        flight.fresh_cursor = cursor;
         // Due events left waiting for a slot start when a request finishes: it wakes the loop.
         for event in events {
-            flight.in_flight.insert(event.seq, event.webhook_id);
-            flight.sending.insert(event.seq, event.webhook_id);
+            flight.in_flight.insert(event.key, event.webhook_id);
+            flight.sending.insert(event.key, event.webhook_id);
             requests.spawn_on(self.clone().deliver(event, outcomes.clone()), runtime);
         }
         let wait = match next {
@@ -499,14 +575,20 @@ impl Worker {
     }
 
     /// One attempt at one event; its outcome (acknowledged, to retry later, or given up after the
-    /// last attempt) goes to the recorder. Returns the event's seq.
-    async fn deliver(self: Arc<Self>, event: DueEvent, outcomes: mpsc::UnboundedSender<Outcome>) -> i64 {
+    /// last attempt, or dropped when its mail is gone) goes to the recorder. Returns the event's
+    /// key.
+    async fn deliver(self: Arc<Self>, event: DueEvent, outcomes: mpsc::UnboundedSender<Outcome>) -> Pending {
         let attempt = event.attempts + 1;
         let started = Instant::now();
-        let outcome = self.send(&event).await;
+        let outcome = match &event.body {
+            Some(body) => self.send(&event, body).await,
+            None => Err(GONE.to_string()),
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let acknowledged = matches!(outcome, Ok(code) if (200..300).contains(&code));
-        let next = if acknowledged {
+        let next = if event.body.is_none() {
+            webhooks::Next::Dropped
+        } else if acknowledged {
             webhooks::Next::Delivered
         } else if attempt < MAX_ATTEMPTS {
             let delay = self.settings.retry_delay(attempt).as_millis() as i64;
@@ -533,22 +615,23 @@ impl Worker {
         };
         // The recorder outlives every request (it stops once they are all done).
         let _ = outcomes.send(Outcome {
-            seq: event.seq,
+            key: event.key,
             attempt,
             next,
+            body: event.body,
         });
-        event.seq
+        event.key
     }
 
     /// POSTs the event's exact stored body, signed with the webhook's current secret; the status
     /// code, or why there is none.
-    async fn send(&self, event: &DueEvent) -> Result<u16, String> {
+    async fn send(&self, event: &DueEvent, body: &str) -> Result<u16, String> {
         let url = reqwest::Url::parse(&event.url).map_err(|_| "the URL does not parse".to_string())?;
         if literal_refused(&url, self.settings.allow_private) {
             return Err("refused: the URL's address is not public".into());
         }
         let timestamp = unix_now().to_string();
-        let signature = signature(&event.secret, &timestamp, &event.body);
+        let signature = signature(&event.secret, &timestamp, body);
         let response = self
             .client
             .post(url)
@@ -556,7 +639,7 @@ impl Worker {
             .header("X-Webhook-ID", &event.id)
             .header("X-Webhook-Timestamp", &timestamp)
             .header("X-Webhook-Signature", signature)
-            .body(event.body.clone())
+            .body(body.to_string())
             .send()
             .await
             .map_err(describe)?;
@@ -702,10 +785,44 @@ mod tests {
         due.push((22, other));
         // Two of the slow webhook's are being sent (the outbox read left them out).
         let sending = [(1, slow), (2, slow)];
-        assert_eq!(choose(&due[2..], &sending), [3, 4, 21, 22]);
+        let mut expected: Vec<i64> = (3..=PER_WEBHOOK as i64).collect();
+        expected.extend([21, 22]);
+        assert_eq!(choose(&due[2..], &sending), expected);
         // Every slot taken: nothing more.
         let full: Vec<(i64, Uuid)> = (100..100 + CONCURRENCY as i64).map(|s| (s, other)).collect();
         assert!(choose(&due, &full).is_empty());
+    }
+
+    #[test]
+    fn deliveries_wait_while_mail_crowds_in_but_not_for_ever() {
+        let start = Instant::now();
+        let mut duty = Duty::default();
+        assert_eq!(duty.yield_for(false, start), None, "a quiet store: at once");
+        assert_eq!(duty.yield_for(true, start), Some(YIELD_STEP));
+        assert_eq!(duty.yield_for(true, start + MAX_YIELD / 2), Some(YIELD_STEP));
+        // Waited long enough: they run for a while, crowded or not.
+        assert_eq!(duty.yield_for(true, start + MAX_YIELD), None);
+        assert_eq!(duty.yield_for(true, start + MAX_YIELD + DUTY / 2), None);
+        assert_eq!(duty.yield_for(true, start + MAX_YIELD + DUTY), Some(YIELD_STEP));
+        // The crowd gone, no wait is left over.
+        assert_eq!(duty.yield_for(false, start + MAX_YIELD * 2), None);
+        assert_eq!(duty.yield_for(true, start + MAX_YIELD * 2), Some(YIELD_STEP));
+    }
+
+    #[test]
+    fn the_fresh_cursor_stops_at_the_first_event_left_waiting() {
+        let hook = Uuid::from_u128(1);
+        let due = [
+            (Pending::Retry(7), hook),
+            (Pending::Fresh(10), hook),
+            (Pending::Fresh(12), hook),
+            (Pending::Fresh(13), hook),
+        ];
+        let chosen = [Pending::Fresh(10), Pending::Fresh(12)];
+        assert_eq!(advance(5, &due, &chosen), 12);
+        // A retry left waiting holds nothing back; a fresh one does.
+        assert_eq!(advance(5, &due, &[Pending::Fresh(10)]), 10);
+        assert_eq!(advance(5, &due, &[Pending::Retry(7), Pending::Fresh(12)]), 5);
     }
 
     #[test]

@@ -112,10 +112,7 @@ pub async fn deliver(
             let stored = stored.filter(|((_, (_, recipient)), outcome)| {
                 **outcome == Delivery::Stored && recipient.owner_id.is_some()
             });
-            let queued = webhooks::enqueue_for_recipients(
-                conn,
-                stored.map(|((copy, (_, recipient)), _)| (copy, recipient.address.as_str())),
-            )?;
+            let queued = webhooks::enqueue_for_recipients(conn, stored.map(|((copy, _), _)| copy))?;
             // Back in the recipients' order.
             let (mut outcomes, mut open_outcomes) = (outcomes.into_iter(), open_outcomes.into_iter());
             let all: Vec<Delivery> = targets

@@ -15,6 +15,7 @@ pub const PAGE_SIZE: u32 = 30;
 const EXPIRED_MEMORY_SECS: i64 = 7 * 86_400;
 
 /// A message to store for one recipient mailbox.
+#[derive(Clone, Copy)]
 pub struct NewMessage<'a> {
     pub id: Uuid,
     pub account_id: Uuid,

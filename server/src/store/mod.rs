@@ -48,6 +48,13 @@ fn reader_count() -> usize {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a group waits for writers expected back (see `writer_loop`).
 const GATHER_WAIT: Duration = Duration::from_micros(500);
+/// How long the writer must have had nothing else to do before background writes run alone.
+const BACKGROUND_IDLE: Duration = Duration::from_millis(2);
+/// A group of this many writes or more means writers are queueing up: mail is arriving as
+/// fast as it can be stored (two at once happen at any rate).
+const CROWDED_GROUP: usize = 4;
+/// Longest a background write waits for an idle writer; then it joins the next group.
+const BACKGROUND_MAX_WAIT: Duration = Duration::from_secs(1);
 /// How long the checkpointer lets commits gather before moving their pages into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// A WAL larger than this is checkpointed in RESTART mode: writers wait a moment for readers to
@@ -178,6 +185,8 @@ where
 
 enum Command {
     Write(Box<dyn WriteJob>),
+    /// A write that waits for the writer to be idle (see `Store::write_in_background`).
+    Background(Box<dyn WriteJob>),
     Close,
 }
 
@@ -190,6 +199,8 @@ pub struct Store {
     /// Bumped after every write transaction, before its writers are answered.
     /// Moves on with every write, here or from another process: what the caches check.
     generation: Arc<Generation>,
+    /// When the writer last committed a crowded group (see `Store::crowded`).
+    crowded: Arc<Crowded>,
     /// Accounts as last read: lets the token check on every request skip the database.
     accounts: Arc<Cache<Uuid, Account>>,
     /// Pro credentials as last read, by token hash.
@@ -250,10 +261,12 @@ impl Store {
         let (commits, committed) = mpsc::channel();
         let generation = Arc::new(Generation::new(path));
         let bumps = generation.clone();
+        let crowded = Arc::new(Crowded::default());
+        let writer_crowded = crowded.clone();
         let writer_space = space.clone();
         let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
-            .spawn(move || writer_loop(conn, commands, commits, bumps, writer_space))
+            .spawn(move || writer_loop(conn, commands, commits, bumps, writer_space, &writer_crowded))
             .map_err(spawn_error)?;
         let checkpoint_space = space.clone();
         let checkpointer = std::thread::Builder::new()
@@ -286,6 +299,7 @@ impl Store {
                 lock: Some(lock),
             })),
             generation,
+            crowded,
             accounts: Arc::default(),
             pro_tokens: Arc::default(),
             pro_users: Arc::default(),
@@ -365,6 +379,32 @@ impl Store {
         };
         self.writer
             .send(Command::Write(Box::new(job)))
+            .map_err(|_| StoreError::Closed)?;
+        result.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Whether writes have been crowding in (groups of `CROWDED_GROUP` or more) within `window`:
+    /// mail is arriving as fast as it can be stored, and work that can wait should.
+    pub fn crowded(&self, window: Duration) -> bool {
+        self.crowded.within(window)
+    }
+
+    /// Like `write`, for work that may wait while mail is being stored (a log, an outbox's
+    /// bookkeeping): it runs when the writer has been idle a moment, or joins the next group
+    /// after at most `BACKGROUND_MAX_WAIT`, so a burst of mail is never slowed by it.
+    pub async fn write_in_background<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, result) = oneshot::channel();
+        let job = Job {
+            f: Some(f),
+            result: None,
+            reply,
+        };
+        self.writer
+            .send(Command::Background(Box::new(job)))
             .map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
     }
@@ -522,21 +562,54 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 /// Writers that were answered together tend to come back together, a moment apart. So when the
 /// last group had several jobs, the writer waits up to `GATHER_WAIT` for as many to arrive before
 /// committing, instead of committing the first alone and the rest after another fsync. A lone
-/// writer is never kept waiting.
+/// writer is never kept waiting. Background jobs wait for a moment with nothing else queued, or
+/// ride along with the next group once they have waited `BACKGROUND_MAX_WAIT`.
 fn writer_loop(
     conn: Connection,
     commands: mpsc::Receiver<Command>,
     commits: mpsc::Sender<()>,
     generation: Arc<Generation>,
     space: Arc<Space>,
+    crowded: &Crowded,
 ) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
+    let mut background: Vec<Box<dyn WriteJob>> = Vec::new();
+    let mut background_since = Instant::now();
     let mut last_group = 1;
     let mut closing = false;
+    let commit = |batch: &mut Vec<Box<dyn WriteJob>>| {
+        let (committed, disk_full) = commit_group(&conn, batch, &generation);
+        if disk_full {
+            space.disk_full();
+        }
+        // After a full disk too: a checkpoint lets the WAL start over in the room it has.
+        if committed || disk_full {
+            let _ = commits.send(());
+        }
+    };
     while !closing {
-        match commands.recv() {
+        let first = if background.is_empty() {
+            commands.recv().map_err(|_| ())
+        } else {
+            match commands.recv_timeout(BACKGROUND_IDLE) {
+                Ok(command) => Ok(command),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    commit(&mut background);
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
+            }
+        };
+        match first {
             Ok(Command::Write(job)) => batch.push(job),
-            Ok(Command::Close) | Err(_) => break,
+            Ok(Command::Background(job)) => {
+                if background.is_empty() {
+                    background_since = Instant::now();
+                }
+                background.push(job);
+                continue;
+            }
+            Ok(Command::Close) | Err(()) => break,
         }
         let deadline = Instant::now() + GATHER_WAIT;
         while batch.len() < MAX_GROUP {
@@ -557,6 +630,12 @@ fn writer_loop(
             };
             match next {
                 Ok(Command::Write(job)) => batch.push(job),
+                Ok(Command::Background(job)) => {
+                    if background.is_empty() {
+                        background_since = Instant::now();
+                    }
+                    background.push(job);
+                }
                 Ok(Command::Close) | Err(()) => {
                     closing = true;
                     break;
@@ -564,17 +643,42 @@ fn writer_loop(
             }
         }
         last_group = batch.len();
-        let (committed, disk_full) = commit_group(&conn, &mut batch, &generation);
-        if disk_full {
-            space.disk_full();
+        if last_group >= CROWDED_GROUP {
+            crowded.now();
         }
-        // After a full disk too: a checkpoint lets the WAL start over in the room it has.
-        if committed || disk_full {
-            let _ = commits.send(());
+        if !background.is_empty() && background_since.elapsed() >= BACKGROUND_MAX_WAIT {
+            batch.append(&mut background);
         }
+        commit(&mut batch);
+    }
+    // Closing: what waits in the background is committed too.
+    if !background.is_empty() {
+        commit(&mut background);
     }
     if let Err((_, e)) = conn.close() {
         tracing::error!("closing the database: {e}");
+    }
+}
+
+/// When the writer last took a group of several writes, as milliseconds since it started.
+#[derive(Default)]
+struct Crowded {
+    start: std::sync::OnceLock<Instant>,
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Crowded {
+    fn elapsed_ms(&self) -> u64 {
+        self.start.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1
+    }
+
+    fn now(&self) {
+        self.last_ms.store(self.elapsed_ms(), Ordering::Relaxed);
+    }
+
+    fn within(&self, window: Duration) -> bool {
+        let last = self.last_ms.load(Ordering::Relaxed);
+        last != 0 && self.elapsed_ms().saturating_sub(last) <= window.as_millis() as u64
     }
 }
 
@@ -731,6 +835,67 @@ mod tests {
             })
             .await
             .unwrap()
+    }
+
+    fn insert_setting(key: &'static str) -> impl FnOnce(&Connection) -> StoreResult<()> {
+        move |conn| {
+            conn.execute("INSERT INTO settings (key, value) VALUES (?1, x'00')", [key])?;
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn background_writes_wait_for_a_quiet_writer_and_crowds_are_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        assert!(!store.crowded(Duration::from_secs(3600)));
+        // Alone, a background write is committed as soon as the writer is idle.
+        store.write_in_background(insert_setting("quiet")).await.unwrap();
+        assert!(stored(&store, "quiet").await);
+        assert!(
+            !store.crowded(Duration::from_secs(3600)),
+            "one write at a time is no crowd"
+        );
+
+        // Writers queueing up behind a busy writer are committed as one group: a crowd.
+        let busy = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(|_| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let background = tokio::spawn({
+            let store = store.clone();
+            async move { store.write_in_background(insert_setting("later")).await }
+        });
+        let crowd: Vec<_> = ["a", "b", "c", "d", "e"]
+            .into_iter()
+            .map(|key| {
+                tokio::spawn({
+                    let store = store.clone();
+                    async move { store.write(insert_setting(key)).await }
+                })
+            })
+            .collect();
+        busy.await.unwrap().unwrap();
+        for write in crowd {
+            write.await.unwrap().unwrap();
+        }
+        assert!(store.crowded(Duration::from_secs(3600)));
+        // The background write was not lost in the crowd: it follows once the writer is idle.
+        tokio::time::timeout(Duration::from_secs(10), background)
+            .await
+            .expect("the background write is committed")
+            .unwrap()
+            .unwrap();
+        assert!(stored(&store, "later").await);
+        store.close();
     }
 
     #[tokio::test]
