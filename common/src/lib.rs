@@ -5,6 +5,7 @@ pub mod client;
 pub mod error;
 pub mod gate;
 pub mod pro;
+mod pro_client;
 pub mod types;
 pub mod v1;
 pub mod validate;
