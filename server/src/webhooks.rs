@@ -381,6 +381,7 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
     // otherwise: each read costs the store's readers, which mail being received needs too.
     let mut read_now = true;
     let mut duty = Duty::default();
+    let mut yielding: Option<Duration> = None;
     let mut backlog = false;
     let mut next_read = tokio::time::Instant::now() + MAX_SLEEP;
     let mut last_read = tokio::time::Instant::now();
@@ -398,7 +399,8 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
         }
         if read_now && flight.sending.len() < CONCURRENCY && flight.in_flight.len() < MAX_UNRECORDED {
             read_now = false;
-            if let Some(wait) = duty.yield_for(worker.store.crowded(CROWDED_WINDOW), Instant::now()) {
+            yielding = duty.yield_for(worker.store.crowded(CROWDED_WINDOW), Instant::now());
+            if let Some(wait) = yielding {
                 next_read = tokio::time::Instant::now() + wait;
                 continue;
             }
@@ -417,11 +419,17 @@ pub async fn run(store: Store, outbox: Arc<Outbox>, settings: Settings, mut shut
                 }
             };
             next_read = tokio::time::Instant::now() + wait;
+        } else if read_now {
+            // Held back by the limits: a finished request or a recorded outcome wakes the loop.
+            yielding = None;
         }
         tokio::select! {
             _ = crate::stopping(&mut shutdown) => break,
-            _ = tokio::time::sleep_until(next_read) => read_now = true,
-            _ = worker.outbox.wake.notified() => read_now = true,
+            // Only when a read is not already owed: a time gone by must not spin the loop.
+            _ = tokio::time::sleep_until(next_read), if !read_now => read_now = true,
+            // Waiting out a burst, the mail it brings need not wake the loop each time (the
+            // stored permit brings a read once the wait is over).
+            _ = worker.outbox.wake.notified(), if yielding.is_none() => read_now = true,
             Some(done) = requests.join_next(), if !requests.is_empty() => {
                 if let Ok(key) = done {
                     flight.sending.remove(&key);

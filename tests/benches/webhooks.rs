@@ -185,15 +185,18 @@ async fn main() {
 
     let (mut without, mut with, mut drains) = (Vec::new(), Vec::new(), Vec::new());
     let (mut writer_without, mut writer_with) = (Vec::new(), Vec::new());
+    let mut posts_during = Vec::new();
     for _ in 0..sizes.rounds {
         let writer = threads_cpu(WRITER_THREAD);
         let (sent, elapsed) = ingest(smtp, &plain, &message, sizes.round).await;
         without.push(sent as f64 / elapsed.as_secs_f64());
         writer_without.push(per_message_us(threads_cpu(WRITER_THREAD) - writer, sent));
         let writer = threads_cpu(WRITER_THREAD);
+        let posts = receiver.seen.lock().unwrap().posts;
         let (sent, elapsed) = ingest(smtp, &owned, &message, sizes.round).await;
         with.push(sent as f64 / elapsed.as_secs_f64());
         writer_with.push(per_message_us(threads_cpu(WRITER_THREAD) - writer, sent));
+        posts_during.push((receiver.seen.lock().unwrap().posts - posts) as f64);
         let started = Instant::now();
         expected += sent;
         drained(&receiver, expected).await;
@@ -216,6 +219,11 @@ async fn main() {
         "  the store's writer thread, CPU per message while the round ran: {:.0} us without, {:.0} us with",
         median(&mut writer_without),
         median(&mut writer_with)
+    );
+    println!(
+        "  webhook POSTs made while a round of mail was arriving: {:.0} of {} (median)",
+        median(&mut posts_during),
+        sizes.round
     );
 
     let latencies = paced(smtp, &owned, &message, sizes.paced, &receiver).await;
