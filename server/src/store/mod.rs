@@ -371,16 +371,7 @@ impl Store {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        let (reply, result) = oneshot::channel();
-        let job = Job {
-            f: Some(f),
-            result: None,
-            reply,
-        };
-        self.writer
-            .send(Command::Write(Box::new(job)))
-            .map_err(|_| StoreError::Closed)?;
-        result.await.map_err(|_| StoreError::Closed)?
+        self.queue_write(f, Command::Write).await
     }
 
     /// Whether writes have been crowding in (groups of `CROWDED_GROUP` or more) within `window`:
@@ -397,6 +388,15 @@ impl Store {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
+        self.queue_write(f, Command::Background).await
+    }
+
+    /// Queues `f` for the writer as `command` says; resolves with its result once committed.
+    async fn queue_write<R, F>(&self, f: F, command: fn(Box<dyn WriteJob>) -> Command) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
         let (reply, result) = oneshot::channel();
         let job = Job {
             f: Some(f),
@@ -404,7 +404,7 @@ impl Store {
             reply,
         };
         self.writer
-            .send(Command::Background(Box::new(job)))
+            .send(command(Box::new(job)))
             .map_err(|_| StoreError::Closed)?;
         result.await.map_err(|_| StoreError::Closed)?
     }
