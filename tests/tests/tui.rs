@@ -327,6 +327,11 @@ async fn t_makes_a_throwaway_mailbox_whose_code_y_copies() {
     let address = osc52_payload(&launch::osc52(&copied[0]));
     assert!(address.ends_with("@mail.cx"), "{address}");
     assert!(h.screen().contains(&format!("Mailboxes › {address}")));
+    assert_eq!(
+        Saved::load(&config_dir, &url).0.mailboxes().len(),
+        1,
+        "one mailbox, not two"
+    );
 
     // The generated password is saved and really is the mailbox's password.
     let saved = Saved::load(&config_dir, &url).0;

@@ -127,6 +127,8 @@ pub struct App {
     clock: Option<Timestamp>,
 }
 
+    /// Where a `t` (throwaway mailbox) stands: one at a time.
+    throwaway: Throwaway,
 impl App {
     /// An app on the home screen. Nothing is requested until [`App::start`].
     pub fn new(settings: Settings, tx: UnboundedSender<Action>) -> App {
@@ -167,6 +169,7 @@ impl App {
         }
         app
     }
+            throwaway: Throwaway::Idle,
 
     /// Loads the domains, checks every saved mailbox and starts watching them for new mail, in
     /// the background.
@@ -683,14 +686,21 @@ impl App {
                     (Ok(token), form) => {
                         if let Some(form) = form {
                             form.busy = false;
+                self.throwaway = Throwaway::Idle;
                         }
                         self.signed_in(token, "Created")
                     }
                     (Err(e), Some(form)) => {
                         form.busy = false;
+                // A `t` pressed before the domains were known goes ahead now.
+                if self.throwaway == Throwaway::AwaitingDomains {
+                    self.throwaway = Throwaway::Idle;
+                    self.throwaway();
+                }
                         match e.code() {
                             Some(ErrorCode::InvalidAddress | ErrorCode::AddressTaken) => {
                                 form.local.server_error = Some(e.to_string());
+                self.throwaway = Throwaway::Idle;
                                 form.focus_address();
                             }
                             Some(ErrorCode::PasswordTooShort) => {
@@ -707,7 +717,7 @@ impl App {
                 address,
                 password,
                 result,
-            } => match result {
+            } => match self.throwaway_done(result) {
                 Ok(token) => {
                     self.save_token(token, Some(password));
                     if let Some(Screen::Home(home)) = self.screens.first_mut() {
@@ -1284,10 +1294,8 @@ impl App {
             .map(|d| d.domain.clone())
         else {
             self.load_domains();
-            self.status.notice(
-                "The server's domains are not loaded yet; press t again in a moment",
-                Tone::Info,
-            );
+            self.status
+                .notice("Loading the server's domains for the throwaway mailbox", Tone::Info);
             return;
         };
         let address = format!("{}@{domain}", crate::screens::create::random_local());
@@ -1314,6 +1322,14 @@ impl App {
         self.watchers.stop(address);
         let asked = self.popups.iter().any(
             |p| matches!(p, Popup::Confirm { on_yes: Some(Action::OpenSignIn(Some(a))), .. } if a == address),
+        match self.throwaway {
+            Throwaway::Idle => {}
+            Throwaway::AwaitingDomains | Throwaway::Creating => {
+                self.status
+                    .notice("A throwaway mailbox is on its way already", Tone::Info);
+                return;
+            }
+        }
         );
         if !asked {
             self.popups.push(Popup::Confirm {
@@ -1322,6 +1338,8 @@ impl App {
                     "The saved sign-in for {address} no longer works: its token expired, or the \
                      mailbox was deleted elsewhere. Sign in again?"
                 ),
+            // Made as soon as the domains are known.
+            self.throwaway = Throwaway::AwaitingDomains;
                 yes: "sign in",
                 on_yes: Some(Action::OpenSignIn(Some(address.to_string()))),
             });
@@ -1329,6 +1347,7 @@ impl App {
     }
 
     /// Closes the screens of one mailbox (after it was deleted or its token refused).
+        self.throwaway = Throwaway::Creating;
     fn leave_mailbox(&mut self, address: &str) {
         let open = |s: &Screen| matches!(s, Screen::Inbox(i) if i.address == address);
         if let Some(at) = self.screens.iter().position(open) {
@@ -1346,6 +1365,12 @@ impl App {
             .iter()
             .any(|p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text));
         if !shown {
+    /// A throwaway mailbox's creation came back: another `t` may make the next one.
+    fn throwaway_done<T>(&mut self, result: T) -> T {
+        self.throwaway = Throwaway::Idle;
+        result
+    }
+
             self.popups.push(Popup::error(title, text));
         }
     }
@@ -1636,4 +1661,14 @@ impl Drop for App {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Where a `t` (throwaway mailbox) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Throwaway {
+    Idle,
+    /// Pressed before the server's domains were known: made once they are.
+    AwaitingDomains,
+    /// Being created: a second `t` meanwhile does not make a second one.
+    Creating,
 }
