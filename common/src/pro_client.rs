@@ -75,14 +75,15 @@ impl Client {
 
     /// `POST /pro/api/tokens`: the secret, shown this once.
     pub async fn pro_mint_token(&self, name: &str) -> Result<CreatedToken, ClientError> {
-        let body = NewToken { name: name.to_string() };
+        let body = NewToken {
+            name: name.to_string(),
+        };
         self.json(Method::POST, "/pro/api/tokens", Some(&body)).await
     }
 
     /// `DELETE /pro/api/tokens/{id}`.
     pub async fn pro_revoke_token(&self, id: Uuid) -> Result<(), ClientError> {
-        self.empty(Method::DELETE, &format!("/pro/api/tokens/{id}"))
-            .await
+        self.empty(Method::DELETE, &format!("/pro/api/tokens/{id}")).await
     }
 
     /// `GET /pro/api/webhooks`.

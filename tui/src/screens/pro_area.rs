@@ -1,0 +1,1026 @@
+//! The Pro area: a signed-in Pro user's mailboxes, custom domains, API tokens and webhook, one
+//! tab each. A one-line form opens at the bottom for what needs typing (a name, an address, a
+//! URL, the filter), and secrets the server shows once open in a box of their own with a copy key.
+
+use std::collections::HashMap;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use mailcx_common::{
+    CustomDomain, ProAccount, TokenInfo, VerifyStatus, Webhook, WebhookDelivery, WebhookStatus,
+};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use tokio::task::AbortHandle;
+use uuid::Uuid;
+
+use super::Ctx;
+use crate::action::Action;
+use crate::field::{Field, rows_needed};
+use crate::keys::{self, Binding, Hint, Key, MOVE_KEYS, bind, hint, more};
+use crate::pro::ProAction;
+use crate::{format, theme};
+
+/// The four tabs, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    /// The mailboxes the user owns.
+    Mailboxes,
+    /// Custom domains.
+    Domains,
+    /// API tokens.
+    Tokens,
+    /// The webhook and its deliveries.
+    Webhook,
+}
+
+const TABS: [Tab; 4] = [Tab::Mailboxes, Tab::Domains, Tab::Tokens, Tab::Webhook];
+
+impl Tab {
+    fn name(self) -> &'static str {
+        match self {
+            Tab::Mailboxes => "Mailboxes",
+            Tab::Domains => "Domains",
+            Tab::Tokens => "Tokens",
+            Tab::Webhook => "Webhook",
+        }
+    }
+
+    fn index(self) -> usize {
+        TABS.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// What a key does in the Pro area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Move the selection.
+    Move,
+    /// Open the selected mailbox, or show the selected domain's records.
+    Open,
+    /// Create: a mailbox, a domain, a token or the webhook.
+    New,
+    /// Reset the selected mailbox's password.
+    ResetPassword,
+    /// Delete (or revoke) the selected item.
+    Delete,
+    /// Copy the selected address or domain.
+    Copy,
+    /// Filter the mailboxes.
+    Filter,
+    /// Verify the selected domain.
+    Verify,
+    /// Show or hide the webhook's secret.
+    Secret,
+    /// Give the webhook a new secret.
+    Rotate,
+    /// The next tab.
+    NextTab,
+    /// The previous tab.
+    PrevTab,
+    /// Load the lists again.
+    Reload,
+    /// Forget the session.
+    SignOut,
+    /// Leave the Pro area.
+    Back,
+    /// Show every key.
+    Help,
+}
+
+/// The keys of the Mailboxes tab.
+pub const MAILBOX_KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "move"), Cmd::Move),
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "open"), Cmd::Open),
+    bind(&[Key::Char('n')], hint("n", "new"), Cmd::New),
+    bind(&[Key::Char('p')], hint("p", "reset password"), Cmd::ResetPassword),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('/')], hint("/", "filter"), Cmd::Filter),
+    bind(&[Key::Char('c')], more("c", "copy address"), Cmd::Copy),
+    bind(&[Key::Code(KeyCode::Tab)], hint("Tab", "next tab"), Cmd::NextTab),
+    bind(
+        &[Key::Code(KeyCode::BackTab)],
+        more("S-Tab", "previous tab"),
+        Cmd::PrevTab,
+    ),
+    bind(&[Key::Char('r')], more("r", "reload"), Cmd::Reload),
+    bind(&[Key::Char('L')], more("L", "sign out of Pro"), Cmd::SignOut),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
+];
+
+/// The keys of the Domains tab.
+pub const DOMAIN_KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "move"), Cmd::Move),
+    bind(&[Key::Char('a'), Key::Char('n')], hint("a", "add"), Cmd::New),
+    bind(&[Key::Char('v')], hint("v", "verify"), Cmd::Verify),
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "records"), Cmd::Open),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('c')], more("c", "copy domain"), Cmd::Copy),
+    bind(&[Key::Code(KeyCode::Tab)], hint("Tab", "next tab"), Cmd::NextTab),
+    bind(
+        &[Key::Code(KeyCode::BackTab)],
+        more("S-Tab", "previous tab"),
+        Cmd::PrevTab,
+    ),
+    bind(&[Key::Char('r')], more("r", "reload"), Cmd::Reload),
+    bind(&[Key::Char('L')], more("L", "sign out of Pro"), Cmd::SignOut),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
+];
+
+/// The keys of the Tokens tab.
+pub const TOKEN_KEYS: &[Binding<Cmd>] = &[
+    bind(MOVE_KEYS, hint("↑↓", "move"), Cmd::Move),
+    bind(&[Key::Char('n')], hint("n", "mint"), Cmd::New),
+    bind(&[Key::Char('d')], hint("d", "revoke"), Cmd::Delete),
+    bind(&[Key::Code(KeyCode::Tab)], hint("Tab", "next tab"), Cmd::NextTab),
+    bind(
+        &[Key::Code(KeyCode::BackTab)],
+        more("S-Tab", "previous tab"),
+        Cmd::PrevTab,
+    ),
+    bind(&[Key::Char('r')], more("r", "reload"), Cmd::Reload),
+    bind(&[Key::Char('L')], more("L", "sign out of Pro"), Cmd::SignOut),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
+];
+
+/// The keys of the Webhook tab.
+pub const WEBHOOK_KEYS: &[Binding<Cmd>] = &[
+    bind(&[Key::Char('n')], hint("n", "create"), Cmd::New),
+    bind(&[Key::Char('s')], hint("s", "secret"), Cmd::Secret),
+    bind(&[Key::Char('R')], hint("R", "rotate"), Cmd::Rotate),
+    bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
+    bind(&[Key::Char('c')], more("c", "copy secret"), Cmd::Copy),
+    bind(&[Key::Code(KeyCode::Tab)], hint("Tab", "next tab"), Cmd::NextTab),
+    bind(
+        &[Key::Code(KeyCode::BackTab)],
+        more("S-Tab", "previous tab"),
+        Cmd::PrevTab,
+    ),
+    bind(&[Key::Char('r')], more("r", "reload"), Cmd::Reload),
+    bind(&[Key::Char('L')], more("L", "sign out of Pro"), Cmd::SignOut),
+    bind(&[Key::Code(KeyCode::Esc)], hint("Esc", "back"), Cmd::Back),
+    bind(&[Key::Char('?')], hint("?", "help"), Cmd::Help),
+];
+
+/// What a key does in the one-line form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputCmd {
+    /// Send it.
+    Submit,
+    /// Close the form.
+    Cancel,
+}
+
+/// The keys of the one-line form; other keys edit it.
+pub const INPUT_KEYS: &[Binding<InputCmd>] = &[
+    bind(&[Key::Code(KeyCode::Enter)], hint("⏎", "ok"), InputCmd::Submit),
+    bind(
+        &[Key::Code(KeyCode::Esc)],
+        hint("Esc", "cancel"),
+        InputCmd::Cancel,
+    ),
+];
+
+/// What a key does in the box that shows records or a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShowCmd {
+    /// Move between the rows.
+    Move,
+    /// Copy the selected row's value.
+    Copy,
+    /// Close the box.
+    Close,
+}
+
+/// The keys of the box that shows records or a secret.
+pub const SHOW_KEYS: &[Binding<ShowCmd>] = &[
+    bind(
+        &[Key::Char('c'), Key::Char('y')],
+        hint("c", "copy"),
+        ShowCmd::Copy,
+    ),
+    bind(MOVE_KEYS, hint("↑↓", "row"), ShowCmd::Move),
+    bind(
+        &[Key::Code(KeyCode::Esc), Key::Code(KeyCode::Enter)],
+        hint("Esc", "close"),
+        ShowCmd::Close,
+    ),
+];
+
+/// What the one-line form is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    /// The address of a new mailbox.
+    Mailbox,
+    /// A domain to add.
+    Domain,
+    /// A new token's name.
+    Token,
+    /// The webhook's URL.
+    Webhook,
+    /// Text the mailbox list is filtered by, applied as it is typed.
+    Filter,
+}
+
+/// The one-line form at the bottom.
+#[derive(Debug)]
+pub struct Input {
+    /// What it is for.
+    pub kind: InputKind,
+    /// The field (the server's error shows under it).
+    pub field: Field,
+    /// Its request is running.
+    pub busy: bool,
+}
+
+/// One row of the box: a label, a value to copy, and a check mark after a verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShowRow {
+    /// What the value is ("TXT _mailcx-verify.example.com").
+    pub label: String,
+    /// The value.
+    pub value: String,
+    /// ✓ or ✗ after a verify.
+    pub ok: Option<bool>,
+}
+
+/// A box over the tab: DNS records or a secret shown once.
+#[derive(Debug)]
+pub struct Shown {
+    /// Its title.
+    pub title: String,
+    /// Its rows.
+    pub rows: Vec<ShowRow>,
+    /// A sentence under the rows ("You will not see it again").
+    pub note: Option<String>,
+    /// The row `c` copies.
+    pub selected: usize,
+    /// What the copy notice calls the value (the value itself is never shown in a notice).
+    pub what: &'static str,
+}
+
+/// The state of the Pro area.
+#[derive(Debug)]
+pub struct ProArea {
+    /// The signed-in Pro user.
+    pub email: String,
+    /// The Pro JWT every request of the area carries.
+    pub token: String,
+    /// The tab on screen.
+    pub tab: Tab,
+    /// The mailboxes loaded so far, newest first.
+    pub accounts: Vec<ProAccount>,
+    /// The last page of mailboxes loaded (0: none yet).
+    pub accounts_page: u32,
+    /// Whether another page may follow.
+    pub more_accounts: bool,
+    /// Mail that arrived live since the list opened, per mailbox.
+    pub new_mail: HashMap<Uuid, u32>,
+    /// Whether the live connection is open.
+    pub live: bool,
+    /// The filter applied to the mailbox list.
+    pub filter: String,
+    /// The custom domains (`None` until loaded).
+    pub domains: Option<Vec<CustomDomain>>,
+    /// The API tokens (`None` until loaded).
+    pub tokens: Option<Vec<TokenInfo>>,
+    /// The webhooks (`None` until loaded); a user has at most one.
+    pub webhooks: Option<Vec<Webhook>>,
+    /// The webhook's deliveries, newest first.
+    pub deliveries: Vec<WebhookDelivery>,
+    /// Whether the webhook's secret is shown.
+    pub show_secret: bool,
+    /// The one-line form, when open.
+    pub input: Option<Input>,
+    /// The box over the tab, when open.
+    pub shown: Option<Shown>,
+    /// The selected row of each tab.
+    selected: [usize; 4],
+    /// Background tasks that live as long as the area: the live connection, the deliveries poll.
+    pub tasks: Vec<AbortHandle>,
+}
+
+impl ProArea {
+    /// The area of `email` signed in with `token`, on the Mailboxes tab, nothing loaded.
+    pub fn new(email: String, token: String) -> ProArea {
+        ProArea {
+            email,
+            token,
+            tab: Tab::Mailboxes,
+            accounts: Vec::new(),
+            accounts_page: 0,
+            more_accounts: false,
+            new_mail: HashMap::new(),
+            live: false,
+            filter: String::new(),
+            domains: None,
+            tokens: None,
+            webhooks: None,
+            deliveries: Vec::new(),
+            show_secret: false,
+            input: None,
+            shown: None,
+            selected: [0; 4],
+            tasks: Vec::new(),
+        }
+    }
+
+    /// The webhook, if the user has one.
+    pub fn webhook(&self) -> Option<&Webhook> {
+        self.webhooks.as_ref().and_then(|w| w.first())
+    }
+
+    /// The mailboxes the filter lets through.
+    pub fn visible_accounts(&self) -> Vec<&ProAccount> {
+        let filter = self.filter.to_lowercase();
+        self.accounts
+            .iter()
+            .filter(|a| filter.is_empty() || a.address.contains(&filter))
+            .collect()
+    }
+
+    /// The selected mailbox.
+    pub fn selected_account(&self) -> Option<&ProAccount> {
+        self.visible_accounts().get(self.selected[0]).copied()
+    }
+
+    fn selected_domain(&self) -> Option<&CustomDomain> {
+        self.domains.as_ref()?.get(self.selected[1])
+    }
+
+    fn selected_token(&self) -> Option<&TokenInfo> {
+        self.tokens.as_ref()?.get(self.selected[2])
+    }
+
+    /// Opens the one-line form for `kind`.
+    pub fn open_input(&mut self, kind: InputKind) {
+        let label = match kind {
+            InputKind::Mailbox => "Address",
+            InputKind::Domain => "Domain",
+            InputKind::Token => "Token name",
+            InputKind::Webhook => "Webhook URL",
+            InputKind::Filter => "Filter",
+        };
+        let mut field = Field::new(label);
+        if kind == InputKind::Filter {
+            field.set(self.filter.clone());
+        }
+        self.input = Some(Input {
+            kind,
+            field,
+            busy: false,
+        });
+    }
+
+    /// Shows a box of rows over the tab.
+    pub fn show(
+        &mut self,
+        title: impl Into<String>,
+        rows: Vec<ShowRow>,
+        note: Option<String>,
+        what: &'static str,
+    ) {
+        self.shown = Some(Shown {
+            title: title.into(),
+            rows,
+            note,
+            selected: 0,
+            what,
+        });
+    }
+
+    /// The keys that work now.
+    pub fn hints(&self) -> Vec<Hint> {
+        if self.shown.is_some() {
+            return keys::table_hints(SHOW_KEYS, |_| true);
+        }
+        if self.input.is_some() {
+            return keys::table_hints(INPUT_KEYS, |_| true);
+        }
+        let has_hook = self.webhook().is_some();
+        keys::table_hints(self.table(), |c| match c {
+            Cmd::New if self.tab == Tab::Webhook => !has_hook,
+            Cmd::Secret | Cmd::Rotate | Cmd::Delete | Cmd::Copy if self.tab == Tab::Webhook => has_hook,
+            _ => true,
+        })
+    }
+
+    fn table(&self) -> &'static [Binding<Cmd>] {
+        match self.tab {
+            Tab::Mailboxes => MAILBOX_KEYS,
+            Tab::Domains => DOMAIN_KEYS,
+            Tab::Tokens => TOKEN_KEYS,
+            Tab::Webhook => WEBHOOK_KEYS,
+        }
+    }
+
+    /// Handles pasted text (into the one-line form).
+    pub fn on_paste(&mut self, text: &str) {
+        if let Some(input) = &mut self.input {
+            input.field.paste(text);
+            if input.kind == InputKind::Filter {
+                self.filter = input.field.value().trim().to_lowercase();
+                self.selected[0] = 0;
+            }
+        }
+    }
+
+    /// Handles a key.
+    pub fn on_key(&mut self, key: KeyEvent, _ctx: &Ctx) -> Option<Action> {
+        if self.shown.is_some() {
+            return self.on_shown_key(key);
+        }
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        let cmd = keys::command(self.table(), &key)?;
+        match cmd {
+            Cmd::Move => {
+                let m = keys::movement(&key)?;
+                let len = self.rows_of(self.tab);
+                let i = self.tab.index();
+                self.selected[i] = keys::apply(m, self.selected[i], len, 10);
+                // At the last loaded mailbox, the next page is asked for.
+                if self.tab == Tab::Mailboxes && self.more_accounts && self.selected[0] + 1 >= len {
+                    self.more_accounts = false;
+                    return Some(Action::Pro(ProAction::LoadAccounts(self.accounts_page + 1)));
+                }
+                None
+            }
+            Cmd::NextTab => self.switch(1),
+            Cmd::PrevTab => self.switch(TABS.len() - 1),
+            Cmd::Reload => Some(Action::Pro(ProAction::Reload)),
+            Cmd::SignOut => Some(Action::Pro(ProAction::SignOut)),
+            Cmd::Back => Some(Action::Back),
+            Cmd::Help => Some(Action::Help),
+            Cmd::Filter => {
+                self.open_input(InputKind::Filter);
+                None
+            }
+            Cmd::New => {
+                let kind = match self.tab {
+                    Tab::Mailboxes => InputKind::Mailbox,
+                    Tab::Domains => InputKind::Domain,
+                    Tab::Tokens => InputKind::Token,
+                    Tab::Webhook if self.webhook().is_some() => return None,
+                    Tab::Webhook => InputKind::Webhook,
+                };
+                self.open_input(kind);
+                None
+            }
+            _ => self.on_item_cmd(cmd),
+        }
+    }
+
+    /// Commands on the selected item of the tab.
+    fn on_item_cmd(&mut self, cmd: Cmd) -> Option<Action> {
+        let pro = |a| Some(Action::Pro(a));
+        match (self.tab, cmd) {
+            (Tab::Mailboxes, Cmd::Open) => {
+                pro(ProAction::OpenMailbox(self.selected_account()?.address.clone()))
+            }
+            (Tab::Mailboxes, Cmd::Copy) => Some(Action::Copy(self.selected_account()?.address.clone())),
+            (Tab::Mailboxes, Cmd::ResetPassword) => {
+                let a = self.selected_account()?;
+                pro(ask(
+                    "Reset password",
+                    format!(
+                        "Give {} a new generated password? Every sign-in made with the old one stops \
+                         working. The new password is shown once.",
+                        a.address
+                    ),
+                    "reset",
+                    ProAction::ResetPassword {
+                        id: a.id,
+                        address: a.address.clone(),
+                    },
+                ))
+            }
+            (Tab::Mailboxes, Cmd::Delete) => {
+                let a = self.selected_account()?;
+                pro(ask(
+                    "Delete mailbox",
+                    format!("Delete {} and all its mail? This cannot be undone.", a.address),
+                    "delete",
+                    ProAction::DeleteMailbox {
+                        id: a.id,
+                        address: a.address.clone(),
+                    },
+                ))
+            }
+            (Tab::Domains, Cmd::Open) => {
+                let d = self.selected_domain()?.clone();
+                let rows = records_of(&d);
+                self.show(format!("DNS records for {}", d.domain), rows, None, "record");
+                None
+            }
+            (Tab::Domains, Cmd::Copy) => Some(Action::Copy(self.selected_domain()?.domain.clone())),
+            (Tab::Domains, Cmd::Verify) => pro(ProAction::VerifyDomain(self.selected_domain()?.id)),
+            (Tab::Domains, Cmd::Delete) => {
+                let d = self.selected_domain()?;
+                let suffix = format!("@{}", d.domain);
+                let count = self
+                    .accounts
+                    .iter()
+                    .filter(|a| a.address.ends_with(&suffix))
+                    .count();
+                let count = match (count, self.more_accounts) {
+                    (0, false) => "no mailboxes".to_string(),
+                    (1, false) => "its 1 mailbox".to_string(),
+                    (n, false) => format!("its {n} mailboxes"),
+                    (n, true) => format!("at least {n} mailboxes (of those loaded)"),
+                };
+                pro(ask(
+                    "Delete domain",
+                    format!(
+                        "Delete {} and {count} with all their mail? This cannot be undone.",
+                        d.domain
+                    ),
+                    "delete",
+                    ProAction::DeleteDomain {
+                        id: d.id,
+                        domain: d.domain.clone(),
+                    },
+                ))
+            }
+            (Tab::Tokens, Cmd::Delete) => {
+                let t = self.selected_token()?;
+                if t.revoked_at.is_some() {
+                    return None;
+                }
+                pro(ask(
+                    "Revoke token",
+                    format!(
+                        "Revoke the token “{}”? Scripts using it get 401 from now on.",
+                        t.name
+                    ),
+                    "revoke",
+                    ProAction::RevokeToken {
+                        id: t.id,
+                        name: t.name.clone(),
+                    },
+                ))
+            }
+            (Tab::Webhook, Cmd::Secret) => {
+                self.show_secret = !self.show_secret;
+                None
+            }
+            (Tab::Webhook, Cmd::Copy) => pro(ProAction::CopySecret {
+                what: "webhook secret",
+                text: self.webhook()?.secret.clone(),
+            }),
+            (Tab::Webhook, Cmd::Rotate) => {
+                let hook = self.webhook()?;
+                pro(ask(
+                    "Rotate secret",
+                    "Give the webhook a new secret? Receivers checking the old one reject what \
+                     comes next."
+                        .into(),
+                    "rotate",
+                    ProAction::RotateWebhook(hook.id),
+                ))
+            }
+            (Tab::Webhook, Cmd::Delete) => {
+                let hook = self.webhook()?;
+                pro(ask(
+                    "Delete webhook",
+                    format!("Delete the webhook to {}?", hook.url),
+                    "delete",
+                    ProAction::DeleteWebhook(hook.id),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    fn switch(&mut self, by: usize) -> Option<Action> {
+        self.tab = TABS[(self.tab.index() + by) % TABS.len()];
+        None
+    }
+
+    fn rows_of(&self, tab: Tab) -> usize {
+        match tab {
+            Tab::Mailboxes => self.visible_accounts().len(),
+            Tab::Domains => self.domains.as_ref().map_or(0, Vec::len),
+            Tab::Tokens => self.tokens.as_ref().map_or(0, Vec::len),
+            Tab::Webhook => 0,
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let input = self.input.as_mut()?;
+        match keys::command(INPUT_KEYS, &key) {
+            Some(InputCmd::Cancel) => {
+                self.input = None;
+                None
+            }
+            Some(InputCmd::Submit) if input.kind == InputKind::Filter => {
+                self.input = None;
+                None
+            }
+            Some(InputCmd::Submit) => {
+                let value = input.field.value().trim().to_string();
+                if input.busy {
+                    return None;
+                }
+                if value.is_empty() {
+                    input.field.server_error = Some("type something first".into());
+                    return None;
+                }
+                input.busy = true;
+                let action = match input.kind {
+                    InputKind::Mailbox => ProAction::CreateMailbox(value.to_lowercase()),
+                    InputKind::Domain => ProAction::AddDomain(value),
+                    InputKind::Token => ProAction::MintToken(value),
+                    InputKind::Webhook => ProAction::CreateWebhook(value),
+                    InputKind::Filter => return None,
+                };
+                Some(Action::Pro(action))
+            }
+            None => {
+                input.field.handle_key(key);
+                if input.kind == InputKind::Filter {
+                    self.filter = input.field.value().trim().to_lowercase();
+                    self.selected[0] = 0;
+                }
+                None
+            }
+        }
+    }
+
+    fn on_shown_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let shown = self.shown.as_mut()?;
+        match keys::command(SHOW_KEYS, &key)? {
+            ShowCmd::Close => {
+                self.shown = None;
+                None
+            }
+            ShowCmd::Move => {
+                let m = keys::movement(&key)?;
+                shown.selected = keys::apply(m, shown.selected, shown.rows.len(), 1);
+                None
+            }
+            ShowCmd::Copy => {
+                let row = shown.rows.get(shown.selected)?;
+                Some(Action::Pro(ProAction::CopySecret {
+                    what: shown.what,
+                    text: row.value.clone(),
+                }))
+            }
+        }
+    }
+
+    /// Draws the tabs, the tab, the one-line form and the box.
+    pub fn render(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let input_rows = self.input.as_ref().map_or(0, |i| {
+            let message = i.field.server_error.as_deref();
+            rows_needed(message, area.width.saturating_sub(2)) + 2
+        });
+        let [tabs, body, input] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(input_rows),
+        ])
+        .areas(area);
+        self.render_tabs(frame, tabs);
+        match self.tab {
+            Tab::Mailboxes => self.render_mailboxes(frame, body, ctx),
+            Tab::Domains => self.render_domains(frame, body, ctx),
+            Tab::Tokens => self.render_tokens(frame, body, ctx),
+            Tab::Webhook => self.render_webhook(frame, body, ctx),
+        }
+        if let Some(i) = &self.input {
+            render_input(frame, input, i, ctx);
+        }
+        if let Some(shown) = &self.shown {
+            render_shown(frame, area, shown);
+        }
+    }
+
+    fn render_tabs(&self, frame: &mut Frame, area: Rect) {
+        let mut spans = Vec::new();
+        for tab in TABS {
+            let style = if tab == self.tab {
+                theme::selected()
+            } else {
+                theme::dim()
+            };
+            spans.push(Span::styled(format!(" {} ", tab.name()), style));
+        }
+        spans.push(Span::styled(format!("  {}", self.email), theme::dim()));
+        frame.render_widget(Line::from(spans), area);
+    }
+
+    fn render_mailboxes(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let visible = self.visible_accounts();
+        let live = if self.live { " ● live" } else { "" };
+        let filter = match self.filter.as_str() {
+            "" => String::new(),
+            f => format!(" /{f}"),
+        };
+        let title = format!(" Mailboxes ({}){filter}{live} ", visible.len());
+        let block = Block::bordered().title(Span::styled(title, theme::title()));
+        if visible.is_empty() {
+            let text = match (self.accounts_page, self.filter.is_empty()) {
+                (0, _) => format!("{} Loading…", ctx.spinner),
+                (_, true) => "No mailboxes yet. Press n to create one.".into(),
+                (_, false) => "No mailbox matches the filter.".into(),
+            };
+            let p = Paragraph::new(text).wrap(Wrap { trim: true }).block(block);
+            frame.render_widget(p, area);
+            return;
+        }
+        let narrow = area.width < 60;
+        let rows: Vec<Row> = visible
+            .iter()
+            .map(|a| {
+                let new = self.new_mail.get(&a.id).copied().unwrap_or(0);
+                let new = if new > 0 {
+                    format!("{new} new")
+                } else {
+                    String::new()
+                };
+                let usage = if narrow {
+                    format::size(a.used)
+                } else {
+                    format!("{} of {}", format::size(a.used), format::size(a.quota))
+                };
+                let style = if new.is_empty() {
+                    theme::dim()
+                } else {
+                    theme::unread()
+                };
+                Row::new(vec![
+                    Cell::from(a.address.as_str()),
+                    Cell::from(usage),
+                    Cell::from(Span::styled(new, style)),
+                ])
+            })
+            .collect();
+        let usage_width = if narrow { 9 } else { 20 };
+        let widths = [
+            Constraint::Fill(1),
+            Constraint::Length(usage_width),
+            Constraint::Length(7),
+        ];
+        let mut state = TableState::default().with_selected(Some(self.selected[0].min(visible.len() - 1)));
+        let table = Table::new(rows, widths)
+            .block(block)
+            .row_highlight_style(theme::selected())
+            .highlight_symbol("› ");
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+
+    fn render_domains(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let block = Block::bordered().title(Span::styled(" Custom domains ", theme::title()));
+        let Some(domains) = self.domains.as_ref().filter(|d| !d.is_empty()) else {
+            let text = match self.domains {
+                None => format!("{} Loading…", ctx.spinner),
+                Some(_) => "No custom domains. Press a to add one.".into(),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            return;
+        };
+        let rows: Vec<Row> = domains
+            .iter()
+            .map(|d| {
+                let (status, style) = match d.verify_status {
+                    VerifyStatus::Verified => ("✓ verified", theme::ok()),
+                    VerifyStatus::Pending => ("pending", theme::dim()),
+                };
+                let mx = if d.mx_configured { "MX ✓" } else { "MX ✗" };
+                Row::new(vec![
+                    Cell::from(d.domain.as_str()),
+                    Cell::from(Span::styled(status, style)),
+                    Cell::from(mx),
+                ])
+            })
+            .collect();
+        let widths = [Constraint::Fill(1), Constraint::Length(10), Constraint::Length(4)];
+        let mut state = TableState::default().with_selected(Some(self.selected[1].min(domains.len() - 1)));
+        let table = Table::new(rows, widths)
+            .block(block)
+            .row_highlight_style(theme::selected())
+            .highlight_symbol("› ");
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+
+    fn render_tokens(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let block = Block::bordered().title(Span::styled(" API tokens ", theme::title()));
+        let Some(tokens) = self.tokens.as_ref().filter(|t| !t.is_empty()) else {
+            let text = match self.tokens {
+                None => format!("{} Loading…", ctx.spinner),
+                Some(_) => "No API tokens. Press n to mint one.".into(),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            return;
+        };
+        let rows: Vec<Row> = tokens
+            .iter()
+            .map(|t| {
+                let used = match (t.revoked_at, t.last_used_at) {
+                    (Some(at), _) => format!("revoked {}", format::ago(ctx.now, at)),
+                    (None, Some(at)) => format!("used {}", format::ago(ctx.now, at)),
+                    (None, None) => "never used".to_string(),
+                };
+                let style = if t.revoked_at.is_some() {
+                    theme::dim()
+                } else {
+                    ratatui::style::Style::default()
+                };
+                Row::new(vec![Cell::from(t.name.as_str()), Cell::from(used)]).style(style)
+            })
+            .collect();
+        let widths = [Constraint::Fill(1), Constraint::Length(16)];
+        let mut state = TableState::default().with_selected(Some(self.selected[2].min(tokens.len() - 1)));
+        let table = Table::new(rows, widths)
+            .block(block)
+            .row_highlight_style(theme::selected())
+            .highlight_symbol("› ");
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+
+    fn render_webhook(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        let block = Block::bordered().title(Span::styled(" Webhook ", theme::title()));
+        let Some(hook) = self.webhook() else {
+            let text = match self.webhooks {
+                None => format!("{} Loading…", ctx.spinner),
+                Some(_) => "No webhook. Press n to have new mail POSTed to a URL.".into(),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            return;
+        };
+        let (status, style) = match hook.status {
+            WebhookStatus::Active => ("active", theme::ok()),
+            WebhookStatus::Failing => ("failing", theme::error()),
+            WebhookStatus::Disabled => ("disabled", theme::dim()),
+        };
+        let secret = if self.show_secret {
+            hook.secret.clone()
+        } else {
+            "•••••••• (s shows)".to_string()
+        };
+        let mut lines = vec![
+            Line::raw(hook.url.clone()),
+            Line::from(vec![
+                Span::styled(status, style),
+                Span::styled(format!(" · {} failed in a row", hook.failure_count), theme::dim()),
+            ]),
+            Line::from(vec![Span::styled("secret ", theme::dim()), Span::raw(secret)]),
+        ];
+        let head = lines.len() as u16 + 2;
+        lines.truncate(area.height.saturating_sub(2) as usize);
+        let [top, bottom] = Layout::vertical([Constraint::Length(head), Constraint::Fill(1)]).areas(area);
+        frame.render_widget(Paragraph::new(lines).block(block), top);
+        let title = format!(" Deliveries ({}) ", self.deliveries.len());
+        let block = Block::bordered().title(Span::styled(title, theme::title()));
+        if self.deliveries.is_empty() {
+            frame.render_widget(Paragraph::new("None yet.").block(block), bottom);
+            return;
+        }
+        let narrow = area.width < 60;
+        let rows: Vec<Row> = self
+            .deliveries
+            .iter()
+            .map(|d| {
+                let result = match (d.status_code, &d.error) {
+                    (Some(code), _) => code.to_string(),
+                    (None, Some(e)) => format::one_line(e),
+                    (None, None) => "-".into(),
+                };
+                let style = match d.status_code {
+                    Some(200..=299) => theme::ok(),
+                    _ => theme::error(),
+                };
+                let mut cells = vec![Cell::from(format::ago(ctx.now, d.created_at))];
+                if !narrow {
+                    cells.push(Cell::from(d.event_type.as_str()));
+                }
+                cells.push(Cell::from(Span::styled(result, style)));
+                cells.push(Cell::from(format!("#{}", d.attempt)));
+                cells.push(Cell::from(format!("{} ms", d.duration_ms)));
+                Row::new(cells)
+            })
+            .collect();
+        let widths: &[Constraint] = if narrow {
+            &[
+                Constraint::Length(8),
+                Constraint::Fill(1),
+                Constraint::Length(3),
+                Constraint::Length(7),
+            ]
+        } else {
+            &[
+                Constraint::Length(9),
+                Constraint::Length(15),
+                Constraint::Fill(1),
+                Constraint::Length(3),
+                Constraint::Length(8),
+            ]
+        };
+        frame.render_widget(Table::new(rows, widths.to_vec()).block(block), bottom);
+    }
+}
+
+impl Drop for ProArea {
+    fn drop(&mut self) {
+        // The live socket and the deliveries poll must not outlive the area.
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A question whose yes runs `then`.
+fn ask(title: &str, text: String, yes: &'static str, then: ProAction) -> ProAction {
+    ProAction::Ask {
+        title: title.into(),
+        text,
+        yes,
+        then: Box::new(then),
+    }
+}
+
+/// The DNS records of a listed domain (the server lists the token; the MX host it gives on add
+/// and verify, so here only the TXT record is certain).
+fn records_of(d: &CustomDomain) -> Vec<ShowRow> {
+    vec![ShowRow {
+        label: format!("TXT _mailcx-verify.{}", d.domain),
+        value: d.verify_token.clone(),
+        ok: None,
+    }]
+}
+
+/// The rows of DNS records as the server gives them on add and verify.
+pub fn record_rows(records: &[mailcx_common::DnsRecord]) -> Vec<ShowRow> {
+    records
+        .iter()
+        .map(|r| {
+            let priority = r.priority.map(|p| format!(" (priority {p})")).unwrap_or_default();
+            ShowRow {
+                label: format!("{} {}{priority}", r.record_type, r.host),
+                value: r.value.clone(),
+                ok: r.ok,
+            }
+        })
+        .collect()
+}
+
+fn render_input(frame: &mut Frame, area: Rect, input: &Input, ctx: &Ctx) {
+    let title = match input.kind {
+        InputKind::Mailbox => " New mailbox (local@domain; a password is generated) ",
+        InputKind::Domain => " Add a custom domain ",
+        InputKind::Token => " Mint an API token ",
+        InputKind::Webhook => " Webhook for new mail ",
+        InputKind::Filter => " Filter mailboxes ",
+    };
+    let title = if input.busy {
+        format!("{title}{} ", ctx.spinner)
+    } else {
+        title.to_string()
+    };
+    let block = Block::bordered().title(Span::styled(title, theme::title()));
+    let inner = block.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(block, area);
+    input.field.render(frame, inner, true, None);
+}
+
+fn render_shown(frame: &mut Frame, area: Rect, shown: &Shown) {
+    let width = area.width.saturating_sub(2).min(72);
+    let inner_width = width.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, row) in shown.rows.iter().enumerate() {
+        let marker = if i == shown.selected { "› " } else { "  " };
+        let mark = match row.ok {
+            Some(true) => Span::styled("✓ ", theme::ok()),
+            Some(false) => Span::styled("✗ ", theme::error()),
+            None => Span::raw(""),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(marker, theme::focused()),
+            mark,
+            Span::styled(row.label.clone(), theme::dim()),
+        ]));
+        for part in crate::text::wrap(&row.value, inner_width.saturating_sub(4)) {
+            lines.push(Line::raw(format!("    {part}")));
+        }
+    }
+    if let Some(note) = &shown.note {
+        for part in crate::text::wrap(note, inner_width) {
+            lines.push(Line::styled(part, theme::error()));
+        }
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered()
+        .title(Span::styled(format!(" {} ", shown.title), theme::title()))
+        .title_bottom(Line::styled(" c copy  Esc close ", theme::dim()).right_aligned())
+        .padding(ratatui::widgets::Padding::horizontal(1));
+    frame.render_widget(Paragraph::new(Text::from(lines)).block(block), popup);
+}
