@@ -327,8 +327,7 @@ impl App {
                 } else {
                     (
                         format!("{name} is not verified yet"),
-                        "DNS did not answer with the records marked ✗. New records can take a \
-                         while to spread; press v again later.",
+                        "DNS does not have the ✗ records yet; press v again later.",
                     )
                 };
                 area.show(
@@ -484,10 +483,7 @@ impl App {
         });
         self.forget_session();
         self.leave_pro();
-        let reason = format!(
-            "Signed out of Pro: the server refused the session ({e}). It expired or was revoked; \
-             sign in again."
-        );
+        let reason = format!("Signed out of Pro: {e}. Sign in again.");
         self.screens.push(Screen::ProSignIn(ProSignIn::new(
             email,
             Some(reason),

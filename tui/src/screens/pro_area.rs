@@ -615,6 +615,10 @@ impl ProArea {
         let input = self.input.as_mut()?;
         match keys::command(INPUT_KEYS, &key) {
             Some(InputCmd::Cancel) => {
+                // Esc on the filter shows every mailbox again.
+                if input.kind == InputKind::Filter {
+                    self.filter.clear();
+                }
                 self.input = None;
                 None
             }
@@ -711,7 +715,11 @@ impl ProArea {
             };
             spans.push(Span::styled(format!(" {} ", tab.name()), style));
         }
-        spans.push(Span::styled(format!("  {}", self.email), theme::dim()));
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        let email = format!("  {}", self.email);
+        if used + email.chars().count() <= area.width as usize {
+            spans.push(Span::styled(email, theme::dim()));
+        }
         frame.render_widget(Line::from(spans), area);
     }
 
@@ -864,18 +872,27 @@ impl ProArea {
         } else {
             "•••••••• (s shows)".to_string()
         };
-        let mut lines = vec![
-            Line::raw(hook.url.clone()),
-            Line::from(vec![
-                Span::styled(status, style),
-                Span::styled(format!(" · {} failed in a row", hook.failure_count), theme::dim()),
-            ]),
-            Line::from(vec![Span::styled("secret ", theme::dim()), Span::raw(secret)]),
-        ];
-        let head = lines.len() as u16 + 2;
-        lines.truncate(area.height.saturating_sub(2) as usize);
+        let width = area.width.saturating_sub(2) as usize;
+        let mut lines: Vec<Line> = crate::text::wrap(&hook.url, width)
+            .into_iter()
+            .map(Line::raw)
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(status, style),
+            Span::styled(format!(" · {} failed in a row", hook.failure_count), theme::dim()),
+        ]));
+        let secret_lines = crate::text::wrap(&format!("secret {secret}"), width);
+        lines.extend(secret_lines.into_iter().map(Line::raw));
+        // Short of room the head loses its border, so deliveries keep a few rows.
+        let short = area.height < 16;
+        let head = lines.len() as u16 + if short { 0 } else { 2 };
         let [top, bottom] = Layout::vertical([Constraint::Length(head), Constraint::Fill(1)]).areas(area);
-        frame.render_widget(Paragraph::new(lines).block(block), top);
+        let paragraph = Paragraph::new(lines);
+        if short {
+            frame.render_widget(paragraph, top.inner(ratatui::layout::Margin::new(1, 0)));
+        } else {
+            frame.render_widget(paragraph.block(block), top);
+        }
         let title = format!(" Deliveries ({}) ", self.deliveries.len());
         let block = Block::bordered().title(Span::styled(title, theme::title()));
         if self.deliveries.is_empty() {
@@ -972,7 +989,7 @@ pub fn record_rows(records: &[mailcx_common::DnsRecord]) -> Vec<ShowRow> {
 
 fn render_input(frame: &mut Frame, area: Rect, input: &Input, ctx: &Ctx) {
     let title = match input.kind {
-        InputKind::Mailbox => " New mailbox (local@domain; a password is generated) ",
+        InputKind::Mailbox => " New mailbox (password generated) ",
         InputKind::Domain => " Add a custom domain ",
         InputKind::Token => " Mint an API token ",
         InputKind::Webhook => " Webhook for new mail ",
@@ -993,28 +1010,13 @@ fn render_input(frame: &mut Frame, area: Rect, input: &Input, ctx: &Ctx) {
 fn render_shown(frame: &mut Frame, area: Rect, shown: &Shown) {
     let width = area.width.saturating_sub(2).min(72);
     let inner_width = width.saturating_sub(4) as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    for (i, row) in shown.rows.iter().enumerate() {
-        let marker = if i == shown.selected { "› " } else { "  " };
-        let mark = match row.ok {
-            Some(true) => Span::styled("✓ ", theme::ok()),
-            Some(false) => Span::styled("✗ ", theme::error()),
-            None => Span::raw(""),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(marker, theme::focused()),
-            mark,
-            Span::styled(row.label.clone(), theme::dim()),
-        ]));
-        for part in crate::text::wrap(&row.value, inner_width.saturating_sub(4)) {
-            lines.push(Line::raw(format!("    {part}")));
-        }
-    }
-    if let Some(note) = &shown.note {
-        for part in crate::text::wrap(note, inner_width) {
-            lines.push(Line::styled(part, theme::error()));
-        }
-    }
+    let full = shown_lines(shown, inner_width, true);
+    // Short of room, only the selected row keeps its value (the one c copies).
+    let lines = if full.len() as u16 + 2 > area.height {
+        shown_lines(shown, inner_width, false)
+    } else {
+        full
+    };
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, popup);
@@ -1023,4 +1025,44 @@ fn render_shown(frame: &mut Frame, area: Rect, shown: &Shown) {
         .title_bottom(Line::styled(" c copy  Esc close ", theme::dim()).right_aligned())
         .padding(ratatui::widgets::Padding::horizontal(1));
     frame.render_widget(Paragraph::new(Text::from(lines)).block(block), popup);
+}
+
+/// The lines of the box `width` wide; `all_values` false keeps only the selected row's value.
+fn shown_lines(shown: &Shown, width: usize, all_values: bool) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, row) in shown.rows.iter().enumerate() {
+        let marker = if i == shown.selected { "› " } else { "  " };
+        let mark = match row.ok {
+            Some(true) => Span::styled("✓ ", theme::ok()),
+            Some(false) => Span::styled("✗ ", theme::error()),
+            None => Span::raw(""),
+        };
+        let lead = 2 + if row.ok.is_some() { 2 } else { 0 };
+        for (j, part) in crate::text::wrap(&row.label, width.saturating_sub(lead))
+            .into_iter()
+            .enumerate()
+        {
+            let line = if j == 0 {
+                Line::from(vec![
+                    Span::styled(marker, theme::focused()),
+                    mark.clone(),
+                    Span::styled(part, theme::dim()),
+                ])
+            } else {
+                Line::styled(format!("{}{part}", " ".repeat(lead)), theme::dim())
+            };
+            lines.push(line);
+        }
+        if all_values || i == shown.selected {
+            for part in crate::text::wrap(&row.value, width.saturating_sub(4)) {
+                lines.push(Line::raw(format!("    {part}")));
+            }
+        }
+    }
+    if let Some(note) = &shown.note {
+        for part in crate::text::wrap(note, width) {
+            lines.push(Line::styled(part, theme::error()));
+        }
+    }
+    lines
 }

@@ -188,7 +188,8 @@ impl ProSignIn {
                     .map(|l| Line::styled(l, theme::error())),
             );
         }
-        if embedded {
+        // The offer is also in the key bar: short of room, the reason and the fields come first.
+        if embedded && area.height >= 16 {
             let offer = format!(
                 "New here? ^N makes this the bundled server's Pro user (empty fields: {LOCAL_EMAIL} \
                  and a generated password, shown once)."
