@@ -420,8 +420,8 @@ impl App {
             }
             LiveEvent::Refused(e) if e.code() == Some(ErrorCode::InvalidToken) => self.pro_rejected(&e),
             LiveEvent::Refused(_) => area.live = false,
-            #[allow(unreachable_patterns)]
-            _ => {}
+            // Only open inboxes' connections report mail that was there before.
+            LiveEvent::Existing(_) => {}
         }
     }
 

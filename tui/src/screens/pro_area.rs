@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{
     CustomDomain, ProAccount, TokenInfo, VerifyStatus, Webhook, WebhookDelivery, WebhookStatus,
 };
@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wr
 use tokio::task::AbortHandle;
 use uuid::Uuid;
 
-use super::Ctx;
+use super::{Ctx, WHEEL_STEP};
 use crate::action::Action;
 use crate::field::{Field, rows_needed};
 use crate::keys::{self, Binding, Hint, Key, MOVE_KEYS, bind, hint, more};
@@ -302,6 +302,8 @@ pub struct ProArea {
     selected: [usize; 4],
     /// Background tasks that live as long as the area: the live connection, the deliveries poll.
     pub tasks: Vec<AbortHandle>,
+    /// Where the tab names were drawn, for clicks.
+    tabs_area: Rect,
 }
 
 impl ProArea {
@@ -326,6 +328,7 @@ impl ProArea {
             shown: None,
             selected: [0; 4],
             tasks: Vec::new(),
+            tabs_area: Rect::default(),
         }
     }
 
@@ -416,6 +419,35 @@ impl ProArea {
             Tab::Tokens => TOKEN_KEYS,
             Tab::Webhook => WEBHOOK_KEYS,
         }
+    }
+
+    /// Handles the wheel (moves the selection) and clicks on the tab names.
+    pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
+        if self.shown.is_some() || self.input.is_some() {
+            return None;
+        }
+        let i = self.tab.index();
+        let len = self.rows_of(self.tab);
+        match mouse.kind {
+            MouseEventKind::ScrollUp => {
+                self.selected[i] = keys::apply(keys::Move::By(-WHEEL_STEP), self.selected[i], len, 1)
+            }
+            MouseEventKind::ScrollDown => {
+                self.selected[i] = keys::apply(keys::Move::By(WHEEL_STEP), self.selected[i], len, 1)
+            }
+            MouseEventKind::Down(MouseButton::Left) if mouse.row == self.tabs_area.y => {
+                let mut x = self.tabs_area.x;
+                for tab in TABS {
+                    let width = tab.name().chars().count() as u16 + 2;
+                    if (x..x + width).contains(&mouse.column) {
+                        self.tab = tab;
+                    }
+                    x += width;
+                }
+            }
+            _ => {}
+        }
+        None
     }
 
     /// Handles pasted text (into the one-line form).
@@ -705,7 +737,8 @@ impl ProArea {
         }
     }
 
-    fn render_tabs(&self, frame: &mut Frame, area: Rect) {
+    fn render_tabs(&mut self, frame: &mut Frame, area: Rect) {
+        self.tabs_area = area;
         let mut spans = Vec::new();
         for tab in TABS {
             let style = if tab == self.tab {
