@@ -174,6 +174,7 @@ fn inbox_with(dir: &Path, count: usize) -> Harness {
             id: Uuid::nil(),
             token: "t".into(),
             password: None,
+            open: false,
         })
         .unwrap();
     let mut h = Harness::new(Settings {

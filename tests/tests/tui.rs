@@ -676,3 +676,180 @@ async fn plus_addressed_mail_arrives_live_in_the_base_mailbox() {
     drop(h);
     server.shutdown().await;
 }
+
+/// A server whose default domain is open, as the TUI's bundled server is.
+async fn start_open_server(dir: &Path) -> RunningServer {
+    let mut config = Config::ephemeral(dir.join("mailcx.db"));
+    config.rate_limit = 0;
+    config.accounts_per_hour = 0;
+    config.open_domains = vec!["mail.cx".into()];
+    Server::start(config).await.expect("the server starts")
+}
+
+/// Waits until the fake opener wrote the link it was given.
+async fn opened_link(path: &Path) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let link = std::fs::read_to_string(path).unwrap_or_default();
+        if !link.is_empty() || tokio::time::Instant::now() > deadline {
+            return link;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn w_watches_any_address_live_y_copies_its_code_o_opens_its_link_and_it_stays_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_open_server(dir.path()).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
+    let opened = dir.path().join("opened");
+    h.app.set_opener(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("printf %s \"$1\" > '{}'", opened.display()),
+        "sh".into(),
+    ]);
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+
+    // Mail already waiting in the open inbox shows when it is watched.
+    send_mail(server.smtp_addr, "watched@mail.cx", "Sent before", "Early.").await;
+    h.key(KeyCode::Char('w'));
+    h.wait_for_text("Watch an address", WAIT).await.unwrap();
+    h.type_text("watched");
+    h.key(KeyCode::Enter);
+    h.wait_for("the open inbox, live, with the earlier mail", WAIT, |_, s| {
+        s.contains("Mailboxes › watched@mail.cx") && s.contains("● live") && s.contains("Sent before")
+    })
+    .await
+    .unwrap();
+    let copied = h.app.take_clipboard();
+    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "watched@mail.cx");
+
+    // New mail arrives live; `y` copies its code and `o` opens its link, through `/v1`.
+    send_mail(
+        server.smtp_addr,
+        "watched@mail.cx",
+        "Confirm your Example account",
+        "Your verification code is 482913.\n\n\
+         Or confirm with this link: https://app.example.com/verify?token=abc123.\n",
+    )
+    .await;
+    h.wait_for_text("Confirm your Example account", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("Copied the code 482913", WAIT).await.unwrap();
+    let copied = h.app.take_clipboard();
+    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "482913");
+    h.key(KeyCode::Char('o'));
+    assert_eq!(
+        opened_link(&opened).await,
+        "https://app.example.com/verify?token=abc123"
+    );
+
+    // The reader reads it through `/v1` too.
+    h.key(KeyCode::Enter);
+    h.wait_for("the reader with the body", WAIT, |_, s| {
+        s.contains("verification code is 482913")
+    })
+    .await
+    .unwrap();
+
+    // Saved as an open inbox: a new start of the app lists it, marked, with its retention and
+    // the mail it holds.
+    let (saved, _) = Saved::load(&config_dir, &url);
+    assert!(saved.get("watched@mail.cx").is_some_and(|m| m.open));
+    drop(h);
+    let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
+    h.app.start();
+    h.wait_for("the watched address on the home screen", WAIT, |_, s| {
+        s.contains("watched@mail.cx") && row_of(s, "watched@mail.cx").contains("open · 2 mail · kept 1h")
+    })
+    .await
+    .unwrap();
+
+    // `d` deletes its mail through `/v1`, after asking.
+    h.key(KeyCode::Char('d'));
+    h.wait_for_text("Delete every message of watched@mail.cx", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.settle(WAIT).await.unwrap();
+    let left = Client::new(&url)
+        .v1_wait("watched@mail.cx", &Default::default())
+        .await
+        .unwrap();
+    assert!(left.is_none(), "the open inbox is empty: {left:?}");
+
+    // Forgetting it asks first, then it leaves the list.
+    h.key(KeyCode::Char('x'));
+    h.wait_for_text("Stop watching watched@mail.cx", WAIT)
+        .await
+        .unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for("the empty list", WAIT, |_, s| s.contains("Mailboxes (0)"))
+        .await
+        .unwrap();
+    assert!(Saved::load(&config_dir, &url).0.mailboxes().is_empty());
+
+    drop(h);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailbox_with_a_password_cannot_be_watched_and_bad_addresses_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_open_server(dir.path()).await;
+    let url = server.http_url();
+    let config_dir = dir.path().join("config");
+    let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    create_through_the_form(&mut h, "owned", "secret-password");
+    h.wait_for_text("Created owned@mail.cx", WAIT).await.unwrap();
+
+    h.key(KeyCode::Char('w'));
+    h.type_text("owned");
+    h.key(KeyCode::Enter);
+    h.wait_for_text("is a mailbox with a password", WAIT)
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.app.screens().last(),
+        Some(mailcx::screens::Screen::Watch(_))
+    ));
+    // A local part the server's rules refuse is refused in the form.
+    h.ctrl('u');
+    h.type_text("bad..dots");
+    h.key(KeyCode::Enter);
+    h.wait_for_text("have two dots", WAIT).await.unwrap();
+    h.key(KeyCode::Esc);
+    let (saved, _) = Saved::load(&config_dir, &url);
+    assert_eq!(saved.mailboxes().len(), 1, "nothing was watched");
+    assert!(!saved.get("owned@mail.cx").unwrap().open);
+
+    drop(h);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_open_domains_says_so_in_the_watch_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path()).await;
+    let url = server.http_url();
+    let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    h.key(KeyCode::Char('w'));
+    h.type_text("anyone");
+    h.key(KeyCode::Enter);
+    h.wait_for_text("this server has no open domains", WAIT)
+        .await
+        .unwrap();
+    drop(h);
+    server.shutdown().await;
+}

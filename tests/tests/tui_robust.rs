@@ -42,6 +42,7 @@ async fn saved_mailbox(url: &str, config_dir: &Path, address: &str) {
             id: token.id,
             token: token.token,
             password: None,
+            open: false,
         })
         .unwrap();
 }
@@ -168,6 +169,7 @@ async fn a_second_bundled_app_on_the_same_data_directory_uses_the_running_server
             id: uuid::Uuid::nil(),
             token: "t".into(),
             password: None,
+            open: false,
         })
         .unwrap();
 

@@ -55,6 +55,10 @@ pub enum Action {
     Throwaway,
     /// Sign in to a mailbox.
     SignIn(Credentials),
+    /// Open the form that picks an address on an open domain to watch.
+    OpenWatch,
+    /// Watch an open inbox: keep its address in the saved list and open its inbox, live.
+    Watch(String),
     /// Open a saved mailbox's inbox.
     OpenInbox(String),
     /// Show a mailbox's details.
@@ -103,13 +107,19 @@ pub enum Action {
     Net { task: TaskId, reply: Reply },
     /// The live connection of an open inbox reports.
     Live { address: String, event: LiveEvent },
+    /// Something the Pro area asks for.
+    Pro(crate::pro::ProAction),
 }
 
 /// The answer of one background request.
 #[derive(Debug)]
 pub enum Reply {
+    /// A request of the Pro area.
+    Pro(crate::pro::ProReply),
     /// `GET /api/domains`.
     Domains(Result<Vec<Domain>, ClientError>),
+    /// `GET /v1/config`: the open domains and how long their mail is kept.
+    OpenConfig(Result<mailcx_common::v1::Config, ClientError>),
     /// `POST /api/accounts`.
     Created {
         address: String,
@@ -237,6 +247,8 @@ pub enum LiveEvent {
     Disconnected { retry_in: Duration, reason: String },
     /// New mail arrived.
     Email(NewEmail),
+    /// Mail that was in an open inbox already when its live connection began, oldest first.
+    Existing(Vec<NewEmail>),
     /// The server refused the token; the task has stopped.
     Refused(ClientError),
 }

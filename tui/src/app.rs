@@ -28,6 +28,12 @@ use crate::status::{self, Status, Tone};
 use crate::watch::{AlertSink, Notify, Watchers};
 use crate::{format, live, net};
 
+// The Pro area's requests and answers: a child module, so it shares the app's helpers.
+#[path = "pro/hooks.rs"]
+mod pro_hooks;
+
+mod open;
+
 /// Where the server is: started in-process by the app, or a remote one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerInfo {
@@ -121,14 +127,14 @@ pub struct App {
     /// Where bell and desktop-notification sequences go (the terminal; tests record them).
     alert: Option<AlertSink>,
     quit: bool,
+    /// Where a `t` (throwaway mailbox) stands: one at a time.
+    throwaway: Throwaway,
     /// The next frame repaints every cell, not only what changed (`^L`, back from `^Z`).
     full_redraw: bool,
     /// A fixed "now" for reproducible screens in tests.
     clock: Option<Timestamp>,
 }
 
-    /// Where a `t` (throwaway mailbox) stands: one at a time.
-    throwaway: Throwaway,
 impl App {
     /// An app on the home screen. Nothing is requested until [`App::start`].
     pub fn new(settings: Settings, tx: UnboundedSender<Action>) -> App {
@@ -142,6 +148,8 @@ impl App {
                 server: settings.server,
                 now: chrono::Utc::now(),
                 spinner: "",
+                open_config: None,
+                open_counts: HashMap::new(),
             },
             client: settings.client,
             screens: vec![Screen::Home(Home::new())],
@@ -161,6 +169,7 @@ impl App {
             ages_drawn_at: None,
             alert: None,
             quit: false,
+            throwaway: Throwaway::Idle,
             full_redraw: false,
             clock: None,
         };
@@ -169,12 +178,12 @@ impl App {
         }
         app
     }
-            throwaway: Throwaway::Idle,
 
     /// Loads the domains, checks every saved mailbox and starts watching them for new mail, in
     /// the background.
     pub fn start(&mut self) {
         self.load_domains();
+        self.load_open_config();
         self.check_all();
         let addresses: Vec<String> = self
             .ctx
@@ -460,6 +469,7 @@ impl App {
             Action::OpenNewest(address) => self.open_newest(&address),
             Action::RefreshHome => {
                 self.load_domains();
+                self.load_open_config();
                 self.check_all();
             }
             Action::OpenCreate => {
@@ -480,6 +490,8 @@ impl App {
                 });
             }
             Action::Throwaway => self.throwaway(),
+            Action::OpenWatch => self.open_watch_form(),
+            Action::Watch(address) => self.watch_address(address),
             Action::SignIn(credentials) => {
                 let client = self.client.clone();
                 self.spawn("Signing in", async move {
@@ -490,6 +502,7 @@ impl App {
                     }
                 });
             }
+            Action::OpenInbox(address) if self.is_open(&address) => self.open_open_inbox(address),
             Action::OpenInbox(address) => {
                 let Some(client) = self.mailbox_client(&address) else {
                     return;
@@ -500,6 +513,7 @@ impl App {
                 self.watchers.stop(&address);
                 self.start_live(address, client);
             }
+            Action::Inspect(address) if self.is_open(&address) => self.inspect_open(&address),
             Action::Inspect(address) => {
                 let password = self.ctx.saved.get(&address).and_then(|m| m.password.clone());
                 self.popups.push(Popup::Inspect {
@@ -525,6 +539,7 @@ impl App {
                     Reply::AccountDeleted { address, result }
                 });
             }
+            Action::AskForget(address) if self.is_open(&address) => self.ask_forget_open(address),
             Action::AskForget(address) => self.popups.push(Popup::Confirm {
                 title: "Forget mailbox".into(),
                 text: format!(
@@ -538,6 +553,7 @@ impl App {
                 Ok(()) => {
                     self.watchers.stop(&address);
                     self.ctx.health.remove(&address);
+                    self.ctx.open_counts.remove(&address);
                     self.status.notice(
                         format!("Removed {address} from this list (it stays on the server)"),
                         Tone::Info,
@@ -546,6 +562,7 @@ impl App {
                 Err(e) => self.popups.push(Popup::error("Cannot save the list", e)),
             },
             Action::LoadPage { address, page } => self.load_page(address, page),
+            Action::ReloadInbox(address) if self.is_open(&address) => self.reload_open_inbox(&address),
             Action::ReloadInbox(address) => {
                 let mut reconnect = false;
                 if let Some(inbox) = self.inbox_mut(&address) {
@@ -562,7 +579,7 @@ impl App {
                 self.load_page(address, 1);
             }
             Action::OpenMessage { address, id } => {
-                let Some(client) = self.mailbox_client(&address) else {
+                let Some(client) = self.origin(&address) else {
                     return;
                 };
                 let summary = self.inbox_mut(&address).and_then(|i| i.summary(id).cloned());
@@ -583,7 +600,7 @@ impl App {
                 on_yes: Some(Action::DeleteMessage { address, id }),
             }),
             Action::DeleteMessage { address, id } => {
-                let Some(client) = self.mailbox_client(&address) else {
+                let Some(client) = self.origin(&address) else {
                     return;
                 };
                 self.spawn("Deleting the message", async move {
@@ -608,7 +625,7 @@ impl App {
                 on_yes: Some(Action::DeleteAll(address)),
             }),
             Action::DeleteAll(address) => {
-                let Some(client) = self.mailbox_client(&address) else {
+                let Some(client) = self.origin(&address) else {
                     return;
                 };
                 self.spawn("Deleting all mail", async move {
@@ -617,7 +634,7 @@ impl App {
                 });
             }
             Action::ViewSource { address, id } => {
-                let Some(client) = self.mailbox_client(&address) else {
+                let Some(client) = self.origin(&address) else {
                     return;
                 };
                 self.spawn("Loading the source", async move {
@@ -630,7 +647,7 @@ impl App {
                 id,
                 attachment,
             } => {
-                let Some(client) = self.mailbox_client(&address) else {
+                let Some(client) = self.origin(&address) else {
                     return;
                 };
                 let dir = self.downloads.clone();
@@ -661,19 +678,29 @@ impl App {
                 self.on_reply(reply);
             }
             Action::Live { address, event } => self.on_live(address, event),
+            Action::Pro(action) => self.pro(action),
         }
     }
 
     fn on_reply(&mut self, reply: Reply) {
         match reply {
+            Reply::Pro(reply) => self.pro_reply(reply),
             Reply::Domains(Ok(domains)) if domains.is_empty() => {
+                self.throwaway = Throwaway::Idle;
                 self.ctx.domains_error = Some("the server lists no domains".into());
             }
             Reply::Domains(Ok(domains)) => {
                 self.ctx.domains = domains;
                 self.ctx.domains_error = None;
+                // A `t` pressed before the domains were known goes ahead now.
+                if self.throwaway == Throwaway::AwaitingDomains {
+                    self.throwaway = Throwaway::Idle;
+                    self.throwaway();
+                }
             }
+            Reply::OpenConfig(result) => self.on_open_config(result),
             Reply::Domains(Err(e)) => {
+                self.throwaway = Throwaway::Idle;
                 self.ctx.domains_error = Some(e.to_string());
                 self.error_popup("Cannot load the server's domains", &e);
             }
@@ -686,21 +713,14 @@ impl App {
                     (Ok(token), form) => {
                         if let Some(form) = form {
                             form.busy = false;
-                self.throwaway = Throwaway::Idle;
                         }
                         self.signed_in(token, "Created")
                     }
                     (Err(e), Some(form)) => {
                         form.busy = false;
-                // A `t` pressed before the domains were known goes ahead now.
-                if self.throwaway == Throwaway::AwaitingDomains {
-                    self.throwaway = Throwaway::Idle;
-                    self.throwaway();
-                }
                         match e.code() {
                             Some(ErrorCode::InvalidAddress | ErrorCode::AddressTaken) => {
                                 form.local.server_error = Some(e.to_string());
-                self.throwaway = Throwaway::Idle;
                                 form.focus_address();
                             }
                             Some(ErrorCode::PasswordTooShort) => {
@@ -1020,8 +1040,14 @@ impl App {
     }
 
     fn on_live(&mut self, address: String, event: LiveEvent) {
+        if address == crate::pro::LIVE_KEY {
+            return self.pro_live(event);
+        }
         if let LiveEvent::Email(email) = &event {
             self.count_new_mail(&address, email.size);
+        }
+        if let LiveEvent::Existing(emails) = &event {
+            self.count_open(&address, emails.len(), true);
         }
         let Some(inbox) = self.inbox_mut(&address) else {
             self.on_watched(address, event);
@@ -1042,6 +1068,11 @@ impl App {
                 let from = format::from_name(&email.from, &email.sender);
                 self.status.notice(format!("New mail from {from}"), Tone::Good);
                 self.load_page(address, 1);
+            }
+            LiveEvent::Existing(emails) => {
+                for email in emails {
+                    inbox.insert_new(email);
+                }
             }
             LiveEvent::Email(email) => {
                 let from = format::from_name(&email.from, &email.sender);
@@ -1089,12 +1120,15 @@ impl App {
                 self.watchers.stop(&address);
                 self.ctx.health.insert(address, Health::SignedOut);
             }
-            LiveEvent::Disconnected { .. } | LiveEvent::Refused(_) => {}
+            LiveEvent::Disconnected { .. } | LiveEvent::Refused(_) | LiveEvent::Existing(_) => {}
         }
     }
 
     /// A new mail for `address`: its counts on the home screen go up at once.
     fn count_new_mail(&mut self, address: &str, size: u64) {
+        if self.is_open(address) {
+            self.count_open(address, 1, false);
+        }
         if let Some(Health::Ok(me)) = self.ctx.health.get_mut(address) {
             me.messages += 1;
             me.unread += 1;
@@ -1107,9 +1141,13 @@ impl App {
         if self.inbox_mut(address).is_some() {
             return;
         }
-        if let Some(m) = self.ctx.saved.get(address) {
-            let client = self.client.with_token(&m.token);
-            self.watchers.start(address, client, &self.tx);
+        match self.ctx.saved.get(address) {
+            Some(m) if m.open => self.watch_open(address, self.client.clone()),
+            Some(m) => {
+                let client = self.client.with_token(&m.token);
+                self.watchers.start(address, client, &self.tx);
+            }
+            None => {}
         }
     }
 
@@ -1129,7 +1167,7 @@ impl App {
             self.use_found(id, want, found);
             return;
         }
-        let Some(client) = self.mailbox_client(&address) else {
+        let Some(client) = self.origin(&address) else {
             return;
         };
         self.spawn("Reading the message", async move {
@@ -1216,7 +1254,7 @@ impl App {
 
     /// Loads a message's source and reads its headers off the UI thread.
     fn view_headers(&mut self, address: String, id: uuid::Uuid) {
-        let Some(client) = self.mailbox_client(&address) else {
+        let Some(client) = self.origin(&address) else {
             return;
         };
         self.spawn("Loading the headers", async move {
@@ -1270,6 +1308,7 @@ impl App {
             id: token.id,
             token: token.token,
             password,
+            open: false,
         };
         let address = mailbox.address.clone();
         match self.ctx.saved.upsert(mailbox) {
@@ -1285,6 +1324,14 @@ impl App {
     /// Creates a mailbox with a random address on the default domain and a generated password,
     /// in the background; [`Reply::Throwaway`] opens its inbox and copies the address.
     fn throwaway(&mut self) {
+        match self.throwaway {
+            Throwaway::Idle => {}
+            Throwaway::AwaitingDomains | Throwaway::Creating => {
+                self.status
+                    .notice("A throwaway mailbox is on its way already", Tone::Info);
+                return;
+            }
+        }
         let Some(domain) = self
             .ctx
             .domains
@@ -1293,11 +1340,16 @@ impl App {
             .or(self.ctx.domains.first())
             .map(|d| d.domain.clone())
         else {
+            // Made as soon as the domains are known.
+            self.throwaway = Throwaway::AwaitingDomains;
             self.load_domains();
-            self.status
-                .notice("Loading the server's domains for the throwaway mailbox", Tone::Info);
+            self.status.notice(
+                "Loading the server's domains for the throwaway mailbox",
+                Tone::Info,
+            );
             return;
         };
+        self.throwaway = Throwaway::Creating;
         let address = format!("{}@{domain}", crate::screens::create::random_local());
         let password = crate::screens::create::random_password();
         let credentials = Credentials {
@@ -1315,6 +1367,12 @@ impl App {
         });
     }
 
+    /// A throwaway mailbox's creation came back: another `t` may make the next one.
+    fn throwaway_done<T>(&mut self, result: T) -> T {
+        self.throwaway = Throwaway::Idle;
+        result
+    }
+
     /// The server refused a saved token: say so, leave the mailbox's screens, offer sign-in.
     fn token_rejected(&mut self, address: &str) {
         self.ctx.health.insert(address.to_string(), Health::SignedOut);
@@ -1322,14 +1380,6 @@ impl App {
         self.watchers.stop(address);
         let asked = self.popups.iter().any(
             |p| matches!(p, Popup::Confirm { on_yes: Some(Action::OpenSignIn(Some(a))), .. } if a == address),
-        match self.throwaway {
-            Throwaway::Idle => {}
-            Throwaway::AwaitingDomains | Throwaway::Creating => {
-                self.status
-                    .notice("A throwaway mailbox is on its way already", Tone::Info);
-                return;
-            }
-        }
         );
         if !asked {
             self.popups.push(Popup::Confirm {
@@ -1338,8 +1388,6 @@ impl App {
                     "The saved sign-in for {address} no longer works: its token expired, or the \
                      mailbox was deleted elsewhere. Sign in again?"
                 ),
-            // Made as soon as the domains are known.
-            self.throwaway = Throwaway::AwaitingDomains;
                 yes: "sign in",
                 on_yes: Some(Action::OpenSignIn(Some(address.to_string()))),
             });
@@ -1347,7 +1395,6 @@ impl App {
     }
 
     /// Closes the screens of one mailbox (after it was deleted or its token refused).
-        self.throwaway = Throwaway::Creating;
     fn leave_mailbox(&mut self, address: &str) {
         let open = |s: &Screen| matches!(s, Screen::Inbox(i) if i.address == address);
         if let Some(at) = self.screens.iter().position(open) {
@@ -1365,12 +1412,6 @@ impl App {
             .iter()
             .any(|p| matches!(p, Popup::Message { title: t, text: x, .. } if t == title && *x == text));
         if !shown {
-    /// A throwaway mailbox's creation came back: another `t` may make the next one.
-    fn throwaway_done<T>(&mut self, result: T) -> T {
-        self.throwaway = Throwaway::Idle;
-        result
-    }
-
             self.popups.push(Popup::error(title, text));
         }
     }
@@ -1470,7 +1511,7 @@ impl App {
 
     /// Checks one saved mailbox with `GET /api/me`.
     fn check(&mut self, address: &str) {
-        if self.ctx.saved.get(address).is_some() {
+        if self.ctx.saved.get(address).is_some_and(|m| !m.open) {
             self.ctx.health.insert(address.to_string(), Health::Checking);
         }
         self.check_quietly(address);
@@ -1478,7 +1519,7 @@ impl App {
 
     /// [`App::check`] keeping what the row shows until the answer replaces it.
     fn check_quietly(&mut self, address: &str) {
-        let Some(m) = self.ctx.saved.get(address) else {
+        let Some(m) = self.ctx.saved.get(address).filter(|m| !m.open) else {
             return;
         };
         let client = self.client.with_token(&m.token);
@@ -1503,6 +1544,16 @@ impl App {
     }
 
     fn load_page(&mut self, address: String, page: u32) {
+        if self.is_open(&address) {
+            // An open inbox's list comes from its live long polls; it has no pages or search.
+            if self.inbox_mut(&address).is_some_and(|i| !i.query().is_empty()) {
+                self.status.notice(
+                    "An open inbox cannot be searched; Esc shows all its mail",
+                    Tone::Info,
+                );
+            }
+            return;
+        }
         let Some(client) = self.mailbox_client(&address) else {
             return;
         };
@@ -1543,7 +1594,7 @@ impl App {
     /// Deletes the picked messages one after the other (the API deletes one per request), in
     /// the background; stops at the first error other than "already gone".
     fn delete_messages(&mut self, address: String, ids: Vec<uuid::Uuid>) {
-        let Some(client) = self.mailbox_client(&address) else {
+        let Some(client) = self.origin(&address) else {
             return;
         };
         self.spawn("Deleting the messages", async move {
@@ -1567,6 +1618,13 @@ impl App {
     }
 
     fn mark_read(&mut self, address: String, id: uuid::Uuid) {
+        if self.is_open(&address) {
+            // An open inbox has no read state on the server: it is this app's alone.
+            if let Some(inbox) = self.inbox_mut(&address) {
+                inbox.mark_read(id);
+            }
+            return;
+        }
         let Some(client) = self.mailbox_client(&address) else {
             return;
         };

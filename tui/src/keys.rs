@@ -273,7 +273,7 @@ pub fn apply(m: Move, pos: usize, len: usize, page: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::screens::{create, headers, home, inbox, reader, signin, source};
+    use crate::screens::{create, headers, home, inbox, reader, signin, source, watch};
 
     #[test]
     fn every_hint_names_only_keys_its_row_handles() {
@@ -284,6 +284,7 @@ mod tests {
         check_table(reader::KEYS).unwrap();
         check_table(source::KEYS).unwrap();
         check_table(headers::KEYS).unwrap();
+        check_table(watch::KEYS).unwrap();
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The live connection of an open inbox: `/api/ws` through `Client::subscribe`, reopened after
 //! the server restarts or the network breaks: every 2 s at most for the first minute of an outage
-//! (a restarted server is back within seconds), then with growing waits.
+//! (a restarted server is back within seconds), then with growing waits. An open inbox's live
+//! connection is a chain of `/v1` long polls instead, retried the same way.
 
 use std::time::Duration;
 
-use mailcx_common::{Client, ErrorCode};
+use mailcx_common::v1::InboxQuery;
+use mailcx_common::{Client, ClientError, ErrorCode};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
@@ -75,6 +77,84 @@ pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> Ab
                     }
                 }
                 Err(e) if e.code() == Some(ErrorCode::InvalidToken) => {
+                    send(LiveEvent::Refused(e));
+                    return;
+                }
+                Err(e) => e.to_string(),
+            };
+            let began = *outage_began.get_or_insert_with(tokio::time::Instant::now);
+            let retry_in = retry_wait(attempt, began.elapsed());
+            attempt += 1;
+            if !send(LiveEvent::Disconnected { retry_in, reason }) {
+                return;
+            }
+            tokio::time::sleep(retry_in).await;
+        }
+    })
+    .abort_handle()
+}
+
+/// Most emails one long poll brings (the server's maximum).
+const OPEN_BATCH: u32 = 50;
+
+/// Starts the live connection of the open inbox `address`: long polls on `/v1/inbox/{address}`
+/// one after the other, each from the cursor of the last, so nothing comes twice. Mail already
+/// there when it starts is reported as [`LiveEvent::Existing`], the rest as it arrives.
+pub fn spawn_open(client: Client, address: String, tx: UnboundedSender<Action>) -> AbortHandle {
+    let send = {
+        let address = address.clone();
+        move |event| {
+            tx.send(Action::Live {
+                address: address.clone(),
+                event,
+            })
+            .is_ok()
+        }
+    };
+    tokio::spawn(async move {
+        // Mail from before this second is what was there already, not news.
+        let started = chrono::Utc::now() - chrono::Duration::seconds(1);
+        let mut query = InboxQuery {
+            limit: Some(OPEN_BATCH),
+            ..InboxQuery::default()
+        };
+        let mut attempt = 0;
+        let mut outage_began = None;
+        if !send(LiveEvent::Connected) {
+            return;
+        }
+        loop {
+            let reason = match client.v1_wait(&address, &query).await {
+                Ok(list) => {
+                    if outage_began.take().is_some() && !send(LiveEvent::Connected) {
+                        return;
+                    }
+                    attempt = 0;
+                    let Some(list) = list else { continue };
+                    query.since = Some(list.next_since);
+                    // Oldest first, as they arrived.
+                    let (old, new): (Vec<_>, Vec<_>) = list
+                        .emails
+                        .into_iter()
+                        .rev()
+                        .map(|e| crate::origin::new_email_of(&address, e))
+                        .partition(|e| e.created_at < started);
+                    if !old.is_empty() && !send(LiveEvent::Existing(old)) {
+                        return;
+                    }
+                    for email in new {
+                        if !send(LiveEvent::Email(email)) {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                // The server refuses this address for good (a closed domain, a bad address).
+                Err(
+                    e @ ClientError::Api {
+                        status: 400..=404, ..
+                    },
+                ) => {
                     send(LiveEvent::Refused(e));
                     return;
                 }

@@ -24,6 +24,22 @@ pub struct SavedMailbox {
     /// they can be signed into again once the token expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// An open inbox watched by its address (`/v1`), not a mailbox: no id, token or password.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
+}
+
+impl SavedMailbox {
+    /// An open inbox to keep in the list.
+    pub fn open_inbox(address: &str) -> SavedMailbox {
+        SavedMailbox {
+            address: address.to_string(),
+            id: Uuid::nil(),
+            token: String::new(),
+            password: None,
+            open: true,
+        }
+    }
 }
 
 /// The whole file: a list per server key, so embedded and remote mailboxes never mix.
@@ -66,6 +82,11 @@ impl Saved {
             mailboxes,
         };
         (saved, warning)
+    }
+
+    /// The directory of the file (other private settings go beside it).
+    pub fn dir(&self) -> Option<&Path> {
+        self.path.parent()
     }
 
     /// The saved mailboxes, in the order they were added.
@@ -180,7 +201,7 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Creates (or truncates) a file only its owner may read: it holds tokens.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -202,6 +223,7 @@ mod tests {
             id: Uuid::nil(),
             token: token.into(),
             password: None,
+            open: false,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Watching the saved mailboxes whose inbox is not open: one live connection each, so their
 //! unread counts on the home screen stay true and new mail anywhere gets a notice (and, if the
-//! person asked for it, a bell or a desktop notification).
+//! person asked for it, a bell or a desktop notification). Watched open inboxes are followed the
+//! same way, by long polls, for their count of mail.
 
 use std::collections::HashMap;
 
@@ -53,6 +54,14 @@ impl Watchers {
     pub fn start(&mut self, address: &str, client: Client, tx: &UnboundedSender<Action>) {
         if !self.tasks.contains_key(address) {
             let task = live::spawn(client, address.to_string(), tx.clone());
+            self.tasks.insert(address.to_string(), task);
+        }
+    }
+
+    /// Starts watching the open inbox `address` by long polls, unless it is watched already.
+    pub fn start_open(&mut self, address: &str, client: Client, tx: &UnboundedSender<Action>) {
+        if !self.tasks.contains_key(address) {
+            let task = live::spawn_open(client, address.to_string(), tx.clone());
             self.tasks.insert(address.to_string(), task);
         }
     }

@@ -33,6 +33,7 @@ fn harness(dir: &Path) -> Harness {
         id: Uuid::from_u128(1),
         token: "token".into(),
         password: None,
+        open: false,
     })
     .unwrap();
     let mut h = Harness::new(Settings {

@@ -41,6 +41,7 @@ fn harness_at(dir: &Path, url: &str, saved: &[&str]) -> Harness {
             id: Uuid::from_u128(i as u128 + 1),
             token: format!("token-{i}"),
             password: None,
+            open: false,
         })
         .unwrap();
     }

@@ -90,6 +90,7 @@ fn harness(dir: &Path) -> Harness {
         id: Uuid::from_u128(1),
         token: "token-0".into(),
         password: None,
+        open: false,
     })
     .unwrap();
     let mut h = Harness::new(Settings {

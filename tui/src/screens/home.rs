@@ -24,6 +24,8 @@ pub enum Cmd {
     Throwaway,
     /// Sign in to a mailbox.
     SignIn,
+    /// Watch any address on an open domain.
+    Watch,
     /// Show the selected mailbox's details.
     Info,
     /// Delete the selected mailbox.
@@ -34,6 +36,8 @@ pub enum Cmd {
     Forget,
     /// Check every mailbox again.
     Refresh,
+    /// Open the Pro area.
+    Pro,
     /// Leave the app.
     Quit,
     /// Show every key.
@@ -47,6 +51,7 @@ pub const KEYS: &[Binding<Cmd>] = &[
     bind(&[Key::Char('n')], hint("n", "new"), Cmd::New),
     bind(&[Key::Char('t')], hint("t", "throwaway"), Cmd::Throwaway),
     bind(&[Key::Char('s')], hint("s", "sign in"), Cmd::SignIn),
+    bind(&[Key::Char('w')], hint("w", "watch any address"), Cmd::Watch),
     bind(&[Key::Char('i')], hint("i", "info"), Cmd::Info),
     bind(&[Key::Char('d')], hint("d", "delete"), Cmd::Delete),
     bind(&[Key::Char('c')], hint("c", "copy"), Cmd::Copy),
@@ -56,6 +61,7 @@ pub const KEYS: &[Binding<Cmd>] = &[
         Cmd::Forget,
     ),
     bind(&[Key::Char('r')], more("r", "refresh"), Cmd::Refresh),
+    bind(&[Key::Char('P')], more("P", "Pro area"), Cmd::Pro),
     bind(PAGE_KEYS, more("PgUp/PgDn", "page up/down"), Cmd::Move),
     bind(END_KEYS, more("g/G", "first/last"), Cmd::Move),
     bind(&[Key::Char('q')], hint("q", "quit"), Cmd::Quit),
@@ -122,6 +128,7 @@ impl Home {
         self.table.select(Some(selected));
         let rows = list.iter().map(|m| {
             let state = match ctx.health.get(&m.address) {
+                _ if m.open => open_state(ctx, &m.address),
                 Some(Health::Ok(me)) => Line::from(vec![
                     // The unread count first: it is what a glance at the list is for.
                     Span::styled(
@@ -182,11 +189,17 @@ impl Home {
             Cmd::New => Some(Action::OpenCreate),
             Cmd::Throwaway => Some(Action::Throwaway),
             Cmd::SignIn => Some(Action::OpenSignIn(selected.filter(|_| signed_out))),
+            Cmd::Watch => Some(Action::OpenWatch),
+            // An open inbox is not deleted, only its mail.
+            Cmd::Delete if selected.as_deref().is_some_and(|a| is_open(ctx, a)) => {
+                selected.map(Action::AskDeleteAll)
+            }
             Cmd::Info => selected.map(Action::Inspect),
             Cmd::Delete => selected.map(Action::AskDeleteAccount),
             Cmd::Forget => selected.map(Action::AskForget),
             Cmd::Copy => selected.map(Action::Copy),
             Cmd::Refresh => Some(Action::RefreshHome),
+            Cmd::Pro => Some(Action::Pro(crate::pro::ProAction::Open)),
             Cmd::Quit => Some(Action::Quit),
             Cmd::Help => Some(Action::Help),
         }
@@ -221,4 +234,23 @@ impl Home {
         let at = keys::apply(m, self.table.selected().unwrap_or(0), len, page);
         self.table.select(Some(at));
     }
+}
+
+/// Whether `address` is a watched open inbox.
+fn is_open(ctx: &Ctx, address: &str) -> bool {
+    ctx.saved.get(address).is_some_and(|m| m.open)
+}
+
+/// The row of a watched open inbox: marked as such, its mail seen so far, its retention.
+fn open_state<'a>(ctx: &Ctx, address: &str) -> Line<'a> {
+    let count = ctx.open_counts.get(address).copied().unwrap_or(0);
+    let kept = super::watch::retention(ctx).map_or(String::new(), |r| format!(" · kept {r}"));
+    Line::from(vec![
+        Span::styled("open · ", theme::dim()),
+        Span::styled(
+            format!("{count} mail"),
+            if count > 0 { theme::unread() } else { theme::dim() },
+        ),
+        Span::styled(kept, theme::dim()),
+    ])
 }

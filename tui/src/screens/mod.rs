@@ -6,10 +6,13 @@ pub mod filter;
 pub mod headers;
 pub mod home;
 pub mod inbox;
+pub mod pro_area;
+pub mod pro_signin;
 pub mod prompt;
 pub mod reader;
 pub mod signin;
 pub mod source;
+pub mod watch;
 
 use std::collections::HashMap;
 
@@ -30,6 +33,7 @@ pub use inbox::Inbox;
 pub use reader::Reader;
 pub use signin::SignInForm;
 pub use source::SourceView;
+pub use watch::WatchForm;
 
 /// What every screen may read: the saved mailboxes, what the server told us, the time.
 #[derive(Debug)]
@@ -48,6 +52,10 @@ pub struct Ctx {
     pub now: Timestamp,
     /// The current spinner frame, for screens that show loading in place.
     pub spinner: &'static str,
+    /// `GET /v1/config` (open domains, their retention); `None` until it answers.
+    pub open_config: Option<Result<mailcx_common::v1::Config, String>>,
+    /// Mail seen in each watched open inbox, by address (it has no `/api/me` to count it).
+    pub open_counts: HashMap<String, usize>,
 }
 
 /// What the last `GET /api/me` of a saved mailbox found.
@@ -80,6 +88,12 @@ pub enum Screen {
     Source(SourceView),
     /// One message's headers.
     Headers(HeadersView),
+    /// The form that picks an open inbox to watch.
+    Watch(WatchForm),
+    /// The Pro area's tabs.
+    Pro(pro_area::ProArea),
+    /// The Pro sign-in form.
+    ProSignIn(pro_signin::ProSignIn),
 }
 
 impl Screen {
@@ -93,6 +107,9 @@ impl Screen {
             Screen::Reader(s) => s.title(),
             Screen::Source(_) => "Source".into(),
             Screen::Headers(_) => "Headers".into(),
+            Screen::Watch(_) => "Watch".into(),
+            Screen::Pro(_) => "Pro".into(),
+            Screen::ProSignIn(_) => "Pro sign-in".into(),
         }
     }
 
@@ -106,6 +123,9 @@ impl Screen {
             Screen::Reader(s) => s.render(frame, area, ctx),
             Screen::Source(s) => s.render(frame, area, ctx),
             Screen::Headers(s) => s.render(frame, area, ctx),
+            Screen::Watch(s) => s.render(frame, area, ctx),
+            Screen::Pro(s) => s.render(frame, area, ctx),
+            Screen::ProSignIn(s) => s.render(frame, area, ctx),
         }
     }
 
@@ -119,6 +139,9 @@ impl Screen {
             Screen::Reader(s) => s.on_key(key, ctx),
             Screen::Source(s) => s.on_key(key, ctx),
             Screen::Headers(s) => s.on_key(key, ctx),
+            Screen::Watch(s) => s.on_key(key, ctx),
+            Screen::Pro(s) => s.on_key(key, ctx),
+            Screen::ProSignIn(s) => s.on_key(key, ctx),
         }
     }
 
@@ -130,7 +153,9 @@ impl Screen {
             Screen::Reader(s) => s.on_mouse(mouse),
             Screen::Source(s) => s.on_mouse(mouse),
             Screen::Headers(s) => s.on_mouse(mouse),
-            Screen::Create(_) | Screen::SignIn(_) => None,
+            Screen::Create(_) | Screen::SignIn(_) | Screen::Watch(_) => None,
+            Screen::Pro(s) => s.on_mouse(mouse),
+            Screen::ProSignIn(_) => None,
         }
     }
 
@@ -139,6 +164,9 @@ impl Screen {
         match self {
             Screen::Create(s) => s.on_paste(text),
             Screen::SignIn(s) => s.on_paste(text),
+            Screen::Watch(s) => s.on_paste(text),
+            Screen::Pro(s) => s.on_paste(text),
+            Screen::ProSignIn(s) => s.on_paste(text),
             _ => {}
         }
     }
@@ -153,6 +181,9 @@ impl Screen {
             Screen::Reader(s) => s.hints(),
             Screen::Source(_) => keys::table_hints(source::KEYS, |_| true),
             Screen::Headers(_) => keys::table_hints(headers::KEYS, |_| true),
+            Screen::Watch(_) => keys::table_hints(watch::KEYS, |_| true),
+            Screen::Pro(s) => s.hints(),
+            Screen::ProSignIn(s) => s.hints(),
         }
     }
 }
