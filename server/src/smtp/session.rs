@@ -213,6 +213,9 @@ impl Session {
     /// The next line, at most `max` octets, within the idle timeout and the session's lifetime;
     /// `None` once the client is gone or either ran out.
     async fn next_line(&mut self, max: usize) -> std::io::Result<Option<Line>> {
+        if let Some(line) = self.buffered_line(max) {
+            return Ok(Some(line));
+        }
         // Replies to pipelined commands go out together, once nothing more is waiting to be read.
         if self.reader.buffer().is_empty() {
             self.flush().await?;
@@ -233,6 +236,21 @@ impl Session {
         self.reply(closing).await?;
         self.flush().await?;
         Ok(None)
+    }
+
+    /// The next line when the read buffer already holds all of it, within `max` octets: taken
+    /// without a read, so without arming a timer per line (most of a message's lines arrive
+    /// this way). `None` when the line needs a read or may be too long.
+    fn buffered_line(&mut self, max: usize) -> Option<Line> {
+        let available = self.reader.buffer();
+        let end = available[..available.len().min(max)]
+            .iter()
+            .position(|&b| b == b'\n')?
+            + 1;
+        self.line.clear();
+        self.line.extend_from_slice(&available[..end]);
+        self.reader.consume(end);
+        Some(Line::Complete)
     }
 
     /// Sends the queued replies; a client that takes none of them for the idle timeout (it does
