@@ -134,10 +134,49 @@ fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
     conn.prepare_cached("INSERT INTO message_contents (seq, raw) VALUES (?1, ?2)")?
         .execute(params![seq, message.raw])?;
     // Removal from the index is the `messages_removed` trigger's, so every delete path keeps it.
-    conn.prepare_cached(
-        "INSERT INTO messages_fts (rowid, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![seq, message.subject, message.from, message.search_text])?;
+    // On the writer's connection the index row waits for the group's commit (`index_deferred`);
+    // a connection without the waiting table (a test's own) indexes at once.
+    let mut index = match conn.prepare_cached(
+        "INSERT INTO temp.fts_pending (seq, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
+    ) {
+        Ok(deferred) => deferred,
+        Err(_) => conn.prepare_cached(
+            "INSERT INTO messages_fts (rowid, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
+        )?,
+    };
+    index.execute(params![seq, message.subject, message.from, message.search_text])?;
+    Ok(())
+}
+
+/// Readies the writer's connection to index new mail once per group commit: a temporary table
+/// of index rows waiting for it, which forgets a row whose message is removed meanwhile.
+pub fn defer_indexing(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch(
+        "PRAGMA temp_store = MEMORY;
+         CREATE TEMP TABLE fts_pending (
+             seq INTEGER PRIMARY KEY, subject TEXT, from_header TEXT, body TEXT
+         );
+         CREATE TEMP TRIGGER fts_pending_removed AFTER DELETE ON main.messages BEGIN
+             DELETE FROM fts_pending WHERE seq = old.seq;
+         END;",
+    )?;
+    Ok(())
+}
+
+/// Moves the waiting index rows into the search index; the writer calls it after a group's jobs,
+/// outside their savepoints. FTS5 writes its pending terms out at every savepoint, so indexing
+/// inside each job made a tiny segment per message, and merging those cost the writer more than
+/// the indexing itself.
+pub fn index_deferred(conn: &Connection) -> rusqlite::Result<()> {
+    let moved = conn
+        .prepare_cached(
+            "INSERT INTO messages_fts (rowid, subject, from_header, body)
+             SELECT seq, subject, from_header, body FROM temp.fts_pending ORDER BY seq",
+        )?
+        .execute([])?;
+    if moved > 0 {
+        conn.prepare_cached("DELETE FROM temp.fts_pending")?.execute([])?;
+    }
     Ok(())
 }
 
@@ -380,6 +419,7 @@ pub fn sweep_expired(conn: &Connection, now: i64, limit: u32) -> StoreResult<usi
 
 #[cfg(test)]
 mod tests {
+    use super::super::StoreError;
     use super::*;
 
     #[test]
@@ -398,6 +438,99 @@ mod tests {
         for nothing in ["", "   ", "\"", "*", "-", "()", "\"\" * ^ :"] {
             assert_eq!(expression(nothing), None, "{nothing:?}");
         }
+    }
+
+    /// A stored message with this subject for `account`, delivered through the store's writer.
+    fn message(account: Uuid, subject: &'static str) -> impl FnOnce(&Connection) -> StoreResult<()> {
+        move |conn| {
+            let copy = NewMessage {
+                id: Uuid::now_v7(),
+                account_id: account,
+                address: "fts@mail.cx",
+                sender: "s@example.org",
+                from: "s@example.org",
+                subject,
+                preview_text: "",
+                search_text: "",
+                raw: b"Subject: x\r\n\r\nbody\r\n",
+                created_at: 1,
+                expires_at: None,
+            };
+            assert_eq!(deliver_all(conn, &[copy])?, [Delivery::Stored]);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn mail_is_indexed_at_the_commit_and_only_mail_that_stayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::super::Store::open(&dir.path().join("store.db")).unwrap();
+        let account = Uuid::new_v4();
+        store
+            .write(move |conn| {
+                let new = super::super::accounts::NewAccount {
+                    id: account,
+                    address: "fts@mail.cx",
+                    password_hash: "x",
+                    quota: 1 << 30,
+                    created_at: 1,
+                    owner_id: None,
+                    domain_id: None,
+                };
+                super::super::accounts::insert(conn, &new).map(|_| ())
+            })
+            .await
+            .unwrap();
+        let found = |word: &'static str| {
+            let store = store.clone();
+            async move {
+                let matching = search_expression(word).unwrap();
+                let page = store
+                    .read(move |conn| search(conn, account, &matching, 1, 0))
+                    .await
+                    .unwrap();
+                page.into_iter().map(|m| m.subject).collect::<Vec<_>>()
+            }
+        };
+        // Several writes at once share a group: each is found after its own commit.
+        let writes: Vec<_> = ["alpha", "bravo", "charlie", "delta"]
+            .into_iter()
+            .map(|subject| {
+                let store = store.clone();
+                tokio::spawn(async move { store.write(message(account, subject)).await })
+            })
+            .collect();
+        for write in writes {
+            write.await.unwrap().unwrap();
+        }
+        for word in ["alpha", "bravo", "charlie", "delta"] {
+            assert_eq!(found(word).await, [word]);
+        }
+        // A job that fails after storing rolls its index row back with it.
+        let failed = store
+            .write(move |conn| {
+                message(account, "echo")(conn)?;
+                Err::<(), _>(StoreError::Conflict)
+            })
+            .await;
+        assert!(failed.is_err());
+        // A message removed in the job that stored it leaves no index row, even once a later
+        // message takes its seq.
+        store
+            .write(move |conn| {
+                message(account, "foxtrot")(conn)?;
+                let seq = conn.query_row("SELECT seq FROM messages WHERE subject = 'foxtrot'", [], |r| {
+                    r.get(0)
+                })?;
+                remove(conn, seq)
+            })
+            .await
+            .unwrap();
+        store.write(message(account, "golf")).await.unwrap();
+        assert!(found("echo").await.is_empty());
+        assert!(found("foxtrot").await.is_empty());
+        assert_eq!(found("golf").await, ["golf"]);
+        store.close();
     }
 
     #[test]

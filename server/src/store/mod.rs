@@ -252,6 +252,7 @@ impl Store {
         // Checkpoints run on their own thread so a commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        messages::defer_indexing(&conn)?;
         let checkpoint_conn = open_connection(path, false)?;
         let spawn_error = |e: std::io::Error| StoreError::Open {
             path: path.to_path_buf(),
@@ -714,10 +715,14 @@ fn commit_group(
                     disk_full,
                 })
             } else {
-                conn.execute_batch("COMMIT").map_err(|e| {
-                    let _ = conn.execute_batch("ROLLBACK");
-                    failure(e)
-                })
+                // The group's index rows go in here, outside the jobs' savepoints: one FTS5
+                // flush per commit instead of one per job.
+                messages::index_deferred(conn)
+                    .and_then(|()| conn.execute_batch("COMMIT"))
+                    .map_err(|e| {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        failure(e)
+                    })
             }
         }
     };
