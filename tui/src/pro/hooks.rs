@@ -330,12 +330,9 @@ impl App {
                         "DNS does not have the ✗ records yet; press v again later.",
                     )
                 };
-                area.show(
-                    title,
-                    record_rows(&check.dns_records),
-                    Some(note.into()),
-                    "record",
-                );
+                let rows = record_rows(&check.dns_records);
+                area.show(title.clone(), rows, Some(note.into()), "record");
+                self.ask_dns(title, check.dns_records);
             }
             ProReply::DomainDeleted { domain, result } => {
                 if self.pro_ok(result, "Cannot delete the domain").is_some() {
@@ -383,6 +380,14 @@ impl App {
                         area.deliveries.clear();
                     }
                     self.status.notice("Webhook deleted", Tone::Info);
+                }
+            }
+            ProReply::DnsAnswers { title, answers } => {
+                let shown = self.pro_area_mut().and_then(|a| a.shown.as_mut());
+                if let Some(shown) = shown.filter(|s| s.title == title) {
+                    for (row, answer) in shown.rows.iter_mut().zip(answers) {
+                        row.answer = Some(answer);
+                    }
                 }
             }
             ProReply::Deliveries(result) => {
@@ -605,6 +610,32 @@ impl App {
         });
     }
 
+    /// Asks this machine's DNS for the verified records, so the box can say what it answers
+    /// (the server's verify says only whether each record matched).
+    fn ask_dns(&mut self, title: String, records: Vec<mailcx_common::DnsRecord>) {
+        self.spawn("Asking DNS", async move {
+            let dns = mailcx_server::dns::Dns::new(None);
+            let mut answers = Vec::new();
+            for record in records {
+                let answer = match record.record_type.as_str() {
+                    "TXT" => dns.txt_records(&record.host).await.map(|found| found.join(", ")),
+                    "MX" => dns.mx_records(&record.host).await.map(|found| {
+                        let hosts: Vec<String> =
+                            found.iter().map(|(p, host)| format!("{p} {host}")).collect();
+                        hosts.join(", ")
+                    }),
+                    other => Ok(format!("({other} is not looked up)")),
+                };
+                answers.push(match answer {
+                    Ok(found) if found.is_empty() => "nothing".into(),
+                    Ok(found) => found,
+                    Err(e) => e.to_string(),
+                });
+            }
+            Reply::Pro(ProReply::DnsAnswers { title, answers })
+        });
+    }
+
     fn pro_client(&mut self) -> Option<mailcx_common::Client> {
         let token = self.pro_area_mut()?.token.clone();
         Some(self.client.with_token(token))
@@ -666,6 +697,7 @@ fn row(label: &str, value: &str) -> ShowRow {
         label: label.into(),
         value: value.into(),
         ok: None,
+        answer: None,
     }
 }
 

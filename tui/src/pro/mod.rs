@@ -127,4 +127,6 @@ pub enum ProReply {
     WebhookDeleted(Result<(), ClientError>),
     /// `GET /pro/api/webhooks/{id}/deliveries` (also from the poll that keeps the list live).
     Deliveries(Result<WebhookDeliveryList, ClientError>),
+    /// What this machine's DNS answers for the records of the box titled `title`, in order.
+    DnsAnswers { title: String, answers: Vec<String> },
 }

@@ -246,6 +246,8 @@ pub struct ShowRow {
     pub value: String,
     /// ✓ or ✗ after a verify.
     pub ok: Option<bool>,
+    /// What this machine's DNS answers for the record, once asked.
+    pub answer: Option<String>,
 }
 
 /// A box over the tab: DNS records or a secret shown once.
@@ -1002,6 +1004,7 @@ fn records_of(d: &CustomDomain) -> Vec<ShowRow> {
         label: format!("TXT _mailcx-verify.{}", d.domain),
         value: d.verify_token.clone(),
         ok: None,
+        answer: None,
     }]
 }
 
@@ -1015,6 +1018,7 @@ pub fn record_rows(records: &[mailcx_common::DnsRecord]) -> Vec<ShowRow> {
                 label: format!("{} {}{priority}", r.record_type, r.host),
                 value: r.value.clone(),
                 ok: r.ok,
+                answer: None,
             }
         })
         .collect()
@@ -1089,6 +1093,12 @@ fn shown_lines(shown: &Shown, width: usize, all_values: bool) -> Vec<Line<'stati
         if all_values || i == shown.selected {
             for part in crate::text::wrap(&row.value, width.saturating_sub(4)) {
                 lines.push(Line::raw(format!("    {part}")));
+            }
+            if let Some(answer) = &row.answer {
+                let text = format!("DNS here: {answer}");
+                for part in crate::text::wrap(&text, width.saturating_sub(4)) {
+                    lines.push(Line::styled(format!("    {part}"), theme::dim()));
+                }
             }
         }
     }
