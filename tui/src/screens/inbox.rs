@@ -522,6 +522,11 @@ impl Inbox {
             ),
         };
         let mut title = vec![Span::styled(format!(" {} ", self.address), theme::title())];
+        // An open inbox says so: anyone may read it, and its mail does not stay.
+        if ctx.saved.get(&self.address).is_some_and(|m| m.open) {
+            let kept = super::watch::retention(ctx).map_or(String::new(), |r| format!(", kept {r}"));
+            title.push(Span::styled(format!("· open{kept} "), theme::dim()));
+        }
         if self.loaded {
             title.push(Span::styled(
                 format!("· {count} · {} unread ", self.unread),
