@@ -237,7 +237,7 @@ pub async fn source(
 ) -> ApiResult<Response> {
     let (seq, size) = on_message(&state, Access::Read, account.id, id, messages::raw_location).await?;
     let pieces = mail::plain_pieces(size as usize);
-    let body = stream_pieces(&state, seq, id, Encoding::None, pieces);
+    let body = stream_pieces(&state, messages::raw_piece, seq, id, Encoding::None, pieces);
     Ok(download("message/rfc822", &format!("{id}.eml"), size, body))
 }
 
@@ -260,16 +260,23 @@ pub async fn attachment(
             let seq = on_message(&state, Access::Read, account.id, id, messages::raw_location)
                 .await?
                 .0;
-            (file.meta.size, stream_pieces(&state, seq, id, encoding, pieces))
+            let body = stream_pieces(&state, messages::raw_piece, seq, id, encoding, pieces);
+            (file.meta.size, body)
         }
     };
     Ok(download(&file.content_type, &file.meta.filename, size, body))
 }
 
-/// A body of the pieces of message `id`'s raw bytes (stored under `seq`), each read and decoded
-/// only when the client has taken the one before: a client that stops reading holds one piece.
-fn stream_pieces(
+/// Reads bytes `range` of message `id`'s raw bytes stored under `seq`; `None` once it is gone
+/// (`messages::raw_piece`, `open::raw_piece`).
+pub(crate) type PieceReader = fn(&Connection, i64, Uuid, Range<usize>) -> StoreResult<Option<Vec<u8>>>;
+
+/// A body of the pieces of message `id`'s raw bytes (stored under `seq`, read by `read`), each
+/// read and decoded only when the client has taken the one before: a client that stops reading
+/// holds one piece.
+pub(crate) fn stream_pieces(
     state: &AppState,
+    read: PieceReader,
     seq: i64,
     id: Uuid,
     encoding: Encoding,
@@ -280,7 +287,7 @@ fn stream_pieces(
         let store = store.clone();
         async move {
             let read = store.read(move |conn| {
-                let piece = messages::raw_piece(conn, seq, id, range)?;
+                let piece = read(conn, seq, id, range)?;
                 Ok(piece.map(|p| mail::decode_piece(&p, encoding).into_owned()))
             });
             match read.await {

@@ -227,8 +227,10 @@ fn store_copies(
     if outcomes.contains(&Delivery::OverQuota) {
         return Ok((outcomes, vec![Delivery::Withheld; opens.len()]));
     }
-    for email in opens {
-        open::insert(conn, email)?;
-    }
-    Ok((outcomes, vec![Delivery::Stored; opens.len()]))
+    // An address a mailbox took since RCPT gets no open copy (`NoMailbox`).
+    let open_outcomes = opens
+        .iter()
+        .map(|email| open::insert(conn, email))
+        .collect::<StoreResult<_>>()?;
+    Ok((outcomes, open_outcomes))
 }

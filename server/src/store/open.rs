@@ -2,12 +2,14 @@
 //! numbered by `seq` (never reused), which is the long poll's and the event stream's cursor.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::StoreResult;
-use super::messages::Lookup;
+use super::accounts;
+use super::messages::{Delivery, Lookup};
 
 /// How long the id of a swept email still answers 410 rather than 404, in seconds.
 const EXPIRED_MEMORY_SECS: i64 = 7 * 86_400;
@@ -105,8 +107,15 @@ pub fn fits(conn: &Connection, emails: &[NewOpenEmail<'_>], quota: u64) -> Store
     Ok(fits)
 }
 
-/// Stores one email; the caller checked the quota.
-pub fn insert(conn: &Connection, email: &NewOpenEmail<'_>) -> StoreResult<()> {
+/// Stores one email, unless a mailbox has taken its address (plus-addressing included) since
+/// RCPT chose the open inbox: then nothing is stored (`NoMailbox`, as for a mailbox deleted
+/// meanwhile), since a mailbox's mail must never be readable through `/v1`. Checked in the
+/// caller's transaction, so no mailbox can appear between check and commit. The caller checked
+/// the quota.
+pub fn insert(conn: &Connection, email: &NewOpenEmail<'_>) -> StoreResult<Delivery> {
+    if accounts::for_recipient(conn, email.address)?.is_some() {
+        return Ok(Delivery::NoMailbox);
+    }
     conn.prepare_cached(
         "INSERT INTO open_messages (id, address, sender, from_header, subject, preview_text, size, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -125,7 +134,7 @@ pub fn insert(conn: &Connection, email: &NewOpenEmail<'_>) -> StoreResult<()> {
     let seq = conn.last_insert_rowid();
     conn.prepare_cached("INSERT INTO open_contents (seq, raw) VALUES (?1, ?2)")?
         .execute(params![seq, email.raw])?;
-    Ok(())
+    Ok(Delivery::Stored)
 }
 
 /// Up to `limit` live emails of `address` newer than the filter's cursor that match it, newest
@@ -206,6 +215,37 @@ pub fn get(conn: &Connection, id: Uuid, now: i64) -> StoreResult<Lookup<(OpenEma
             .query_row([seq], |r| Ok((row(r)?, r.get(9)?)))
             .optional()?)
     })
+}
+
+/// Where an email's raw bytes are stored (its `seq`) and their size, to read them piece by piece.
+pub fn raw_location(conn: &Connection, id: Uuid, now: i64) -> StoreResult<Lookup<(i64, u64)>> {
+    locate(conn, id, now)?.and_then(|seq| {
+        let size: Option<i64> = conn
+            .prepare_cached("SELECT size FROM open_messages WHERE seq = ?1")?
+            .query_row([seq], |r| r.get(0))
+            .optional()?;
+        Ok(size.map(|size| (seq, size as u64)))
+    })
+}
+
+/// Bytes `range` of email `id`'s raw bytes stored under `seq`, read without loading the rest;
+/// `None` once the email is gone (checked in the same transaction as the read). The open
+/// inboxes' twin of `messages::raw_piece`.
+pub fn raw_piece(conn: &Connection, seq: i64, id: Uuid, range: Range<usize>) -> StoreResult<Option<Vec<u8>>> {
+    let tx = conn.unchecked_transaction()?;
+    let same = tx
+        .prepare_cached("SELECT 1 FROM open_messages WHERE seq = ?1 AND id = ?2")?
+        .exists(params![seq, id.to_string()])?;
+    if !same {
+        return Ok(None);
+    }
+    let blob = tx.blob_open(MAIN_DB, "open_contents", "raw", seq, true)?;
+    let end = range.end.min(blob.len());
+    let mut piece = vec![0; end.saturating_sub(range.start)];
+    blob.read_at_exact(&mut piece, range.start)?;
+    drop(blob);
+    tx.finish()?;
+    Ok(Some(piece))
 }
 
 /// Deletes one email.
@@ -320,6 +360,56 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM open_inboxes", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 0, "an emptied inbox leaves no row behind");
+    }
+
+    #[test]
+    fn an_address_a_mailbox_took_gets_no_open_copy_and_pieces_read_what_was_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("open.db");
+        let mut conn = Connection::open(&path).unwrap();
+        super::super::migrations::run(&mut conn, &path).unwrap();
+        let raw: Vec<u8> = (0..200u32).map(|i| i as u8).collect();
+        let open = email("free@open.test", &raw, 100);
+        assert_eq!(insert(&conn, &open).unwrap(), Delivery::Stored);
+        let (seq, size) = match raw_location(&conn, open.id, 0).unwrap() {
+            Lookup::Found(found) => found,
+            _ => panic!("stored"),
+        };
+        assert_eq!(size, 200);
+        assert_eq!(
+            raw_piece(&conn, seq, open.id, 10..20).unwrap().unwrap(),
+            &raw[10..20]
+        );
+        assert_eq!(
+            raw_piece(&conn, seq, open.id, 190..264).unwrap().unwrap(),
+            &raw[190..]
+        );
+        assert_eq!(
+            raw_piece(&conn, seq, new_id(), 0..10).unwrap(),
+            None,
+            "another id"
+        );
+        // A mailbox appears for the base address: neither it nor a tag of it gets an open copy.
+        let mailbox = accounts::NewAccount {
+            id: Uuid::now_v7(),
+            address: "taken@open.test",
+            password_hash: "x",
+            quota: 1000,
+            created_at: 0,
+            owner_id: None,
+            domain_id: None,
+        };
+        accounts::insert(&conn, &mailbox).unwrap();
+        for address in ["taken@open.test", "taken+tag@open.test"] {
+            assert_eq!(
+                insert(&conn, &email(address, b"hi", 100)).unwrap(),
+                Delivery::NoMailbox,
+                "{address}"
+            );
+            assert_eq!(used(&conn, address).unwrap(), 0);
+        }
+        assert!(matches!(delete(&conn, open.id, 0).unwrap(), Lookup::Found(())));
+        assert_eq!(raw_piece(&conn, seq, open.id, 0..10).unwrap(), None, "gone");
     }
 
     #[test]

@@ -9,14 +9,14 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use mail_parser::MessageParser;
+use mail_parser::{Encoding, MessageParser};
 use mailcx_common::v1::Email;
 use mailcx_common::{ErrorCode, timestamp};
 use uuid::Uuid;
 
 use super::{found, from_email, now};
 use crate::api::AppState;
-use crate::api::messages::download;
+use crate::api::messages::{download, stream_pieces};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{self, Content};
 use crate::store::open::{self, OpenEmail};
@@ -97,43 +97,40 @@ fn headers(raw: &[u8]) -> BTreeMap<String, String> {
     headers
 }
 
-/// `GET /v1/email/{id}/raw`: the bytes exactly as received.
+/// `GET /v1/email/{id}/raw`: the bytes exactly as received, read from the store piece by piece
+/// as the client takes them (as `/api`'s source).
 pub async fn raw(State(state): State<AppState>, path: EmailPath) -> ApiResult<Response> {
     let (id, _) = email_path(path)?;
-    let (_, raw) = load(&state, id).await?;
-    let size = raw.len() as u64;
-    Ok(download(
-        "message/rfc822",
-        &format!("{id}.eml"),
-        size,
-        Body::from(raw),
-    ))
+    let (seq, size) = found(
+        state
+            .store
+            .read(move |conn| open::raw_location(conn, id, now()))
+            .await?,
+    )?;
+    let pieces = mail::plain_pieces(size as usize);
+    let body = stream_pieces(&state, open::raw_piece, seq, id, Encoding::None, pieces);
+    Ok(download("message/rfc822", &format!("{id}.eml"), size, body))
 }
 
-/// `GET /v1/email/{id}/attachments/{index}`: the decoded attachment; an index with no attachment
-/// is `not_found`.
+/// `GET /v1/email/{id}/attachments/{index}`: the decoded attachment, an encoded one decoded piece
+/// by piece as the client takes it; an index with no attachment is `not_found`.
 pub async fn attachment(State(state): State<AppState>, path: EmailPath) -> ApiResult<Response> {
     let (id, index) = email_path(path)?;
-    let (_, raw) = load(&state, id).await?;
+    let (email, raw) = load(&state, id).await?;
     let missing = || ApiError::new(ErrorCode::NotFound, "no attachment at that index");
     let index: u32 = index.and_then(|i| i.parse().ok()).ok_or_else(missing)?;
-    let file = tokio::task::spawn_blocking(move || {
-        mail::attachment(&raw, index).map(|file| {
-            let bytes = match file.content {
-                Content::Bytes(bytes) => bytes,
-                Content::Pieces { encoding, pieces } => pieces
-                    .into_iter()
-                    .flat_map(|range| mail::decode_piece(&raw[range], encoding).into_owned())
-                    .collect(),
-            };
-            (file.content_type, file.meta.filename, bytes)
-        })
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    let (content_type, filename, bytes) = file.ok_or_else(missing)?;
-    let size = bytes.len() as u64;
-    Ok(download(&content_type, &filename, size, Body::from(bytes)))
+    let file = tokio::task::spawn_blocking(move || mail::attachment(&raw, index))
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(missing)?;
+    let (size, body) = match file.content {
+        Content::Bytes(bytes) => (bytes.len() as u64, Body::from(bytes)),
+        Content::Pieces { encoding, pieces } => {
+            let body = stream_pieces(&state, open::raw_piece, email.seq, id, encoding, pieces);
+            (file.meta.size, body)
+        }
+    };
+    Ok(download(&file.content_type, &file.meta.filename, size, body))
 }
 
 /// `DELETE /v1/email/{id}`.
