@@ -167,6 +167,16 @@ pub struct Config {
     /// How often a quiet `/v1` event stream gets a comment line that keeps proxies open.
     #[arg(long, env = "MAILCX_SSE_KEEP_ALIVE", default_value = "15s", value_parser = parse_backoff, hide = true)]
     pub sse_keep_alive: Duration,
+
+    /// Long polls and `/v1` event streams one client (IPv4 address or IPv6 /64, behind
+    /// --trusted-proxies the forwarded one) may hold open at once; more are answered 429.
+    #[arg(long, env = "MAILCX_LONG_POLL_MAX_WAITERS_PER_CLIENT", default_value_t = 32)]
+    pub long_poll_max_waiters_per_client: usize,
+
+    /// A `/v1` event stream is ended after this long, e.g. 1h; clients reconnect with
+    /// `Last-Event-ID` and miss nothing. `ms` is accepted too (tests).
+    #[arg(long, env = "MAILCX_SSE_MAX_AGE", default_value = "1h", value_parser = parse_backoff)]
+    pub sse_max_age: Duration,
 }
 
 /// The operator's commands of `mailcx-server`.
@@ -258,6 +268,11 @@ impl std::fmt::Debug for Config {
             .field("long_poll_hold", &self.long_poll_hold)
             .field("long_poll_max_waiters", &self.long_poll_max_waiters)
             .field("sse_keep_alive", &self.sse_keep_alive)
+            .field(
+                "long_poll_max_waiters_per_client",
+                &self.long_poll_max_waiters_per_client,
+            )
+            .field("sse_max_age", &self.sse_max_age)
             .finish()
     }
 }
@@ -308,11 +323,47 @@ impl Config {
             .collect())
     }
 
+    /// Refuses `/v1` wait settings that cannot work: with open domains, a long poll must end
+    /// before its silent connection is closed as idle; no hold, stream age or open retention may
+    /// be so long that adding it to a clock overflows.
+    pub fn check_waits(&self) -> Result<(), String> {
+        let bounds = [
+            ("--long-poll-hold", self.long_poll_hold, MAX_LONG_POLL_HOLD),
+            ("--sse-max-age", self.sse_max_age, MAX_SSE_AGE),
+            ("--open-retention", self.open_retention, MAX_OPEN_RETENTION),
+        ];
+        for (flag, value, max) in bounds {
+            if value > max {
+                return Err(format!(
+                    "{flag} is {}s; it may be at most {}s",
+                    value.as_secs(),
+                    max.as_secs()
+                ));
+            }
+        }
+        if !self.open_domains.is_empty() && self.long_poll_hold >= self.http_idle_timeout {
+            return Err(format!(
+                "--long-poll-hold ({:?}) must be shorter than --http-idle-timeout ({:?}): a waiting \
+                 long poll sends nothing, so its connection would be closed as idle before the 204",
+                self.long_poll_hold, self.http_idle_timeout
+            ));
+        }
+        Ok(())
+    }
+
     /// How long a JWT stays valid.
     pub fn token_lifetime(&self) -> Duration {
         Duration::from_secs(7 * 24 * 3600)
     }
 }
+
+/// Longest `--long-poll-hold` accepted.
+pub const MAX_LONG_POLL_HOLD: Duration = Duration::from_secs(3600);
+/// Longest `--sse-max-age` accepted.
+pub const MAX_SSE_AGE: Duration = Duration::from_secs(7 * 86_400);
+/// Longest `--open-retention` accepted: open inboxes are for short-lived mail, and a year still
+/// adds to a Unix time without overflow.
+pub const MAX_OPEN_RETENTION: Duration = Duration::from_secs(365 * 86_400);
 
 /// Shortest `--jwt-secret` accepted: a short HMAC key makes tokens guessable.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -429,6 +480,32 @@ mod tests {
         );
         config.open_domains = vec!["c.test".into()];
         assert!(config.checked_open_domains().is_err());
+    }
+
+    #[test]
+    fn wait_settings_that_cannot_work_are_refused() {
+        let mut config = Config::ephemeral("/tmp/x.db");
+        assert_eq!(config.check_waits(), Ok(()), "the defaults work");
+        assert_eq!(config.long_poll_max_waiters_per_client, 32);
+        assert_eq!(config.sse_max_age, Duration::from_secs(3600));
+        // No open domain, no long poll: a short idle timeout alone is fine.
+        config.http_idle_timeout = Duration::from_secs(10);
+        assert_eq!(config.check_waits(), Ok(()));
+        config.domains = vec!["a.test".into()];
+        config.open_domains = vec!["a.test".into()];
+        let refused = config.check_waits().unwrap_err();
+        assert!(refused.contains("--long-poll-hold") && refused.contains("--http-idle-timeout"));
+        config.long_poll_hold = Duration::from_secs(9);
+        assert_eq!(config.check_waits(), Ok(()));
+        config.http_idle_timeout = Duration::from_secs(u64::MAX / 2);
+        config.long_poll_hold = Duration::from_secs(u64::MAX / 4);
+        assert!(config.check_waits().unwrap_err().contains("--long-poll-hold"));
+        config.long_poll_hold = Duration::from_secs(9);
+        config.open_retention = parse_duration("106751991167301d").unwrap();
+        assert!(config.check_waits().unwrap_err().contains("--open-retention"));
+        config.open_retention = Duration::from_secs(3600);
+        config.sse_max_age = Duration::MAX;
+        assert!(config.check_waits().unwrap_err().contains("--sse-max-age"));
     }
 
     #[test]

@@ -11,6 +11,9 @@ use uuid::Uuid;
 
 /// Events kept for a slow listener of one mailbox before it starts missing some.
 const CAPACITY: usize = 256;
+/// The capacity for listeners that are only woken by an arrival and then read the store (`/v1`
+/// long polls and event streams): one event is enough, and lagging behind loses nothing.
+pub const WAKE_CAPACITY: usize = 1;
 
 /// Something that happened to a mailbox.
 #[derive(Debug, Clone)]

@@ -60,6 +60,7 @@ impl Server {
     /// `RunningServer::shutdown`.
     pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         config.checked_open_domains().map_err(anyhow::Error::msg)?;
+        config.check_waits().map_err(anyhow::Error::msg)?;
         let db_path = config.db_path();
         let shutdown_grace = config.shutdown_grace;
         let store = {

@@ -191,6 +191,8 @@ async fn main() {
         config.http_max_connections_per_client = sizes.waiters + 1024;
         config.http_idle_timeout = HOLD * 2;
         config.long_poll_max_waiters = sizes.waiters + 1024;
+        // Every waiter comes from this one machine.
+        config.long_poll_max_waiters_per_client = sizes.waiters + 1024;
         config.retention = Duration::ZERO;
     })
     .await;

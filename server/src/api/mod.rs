@@ -13,7 +13,7 @@ pub use ws::MAX_SOCKETS_PER_MAILBOX;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -206,23 +206,52 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let declared = request
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > MAX_JSON_BODY as u64) {
-            return Err(too_large());
-        }
-        let deadline = state.config.http_body_timeout;
-        match tokio::time::timeout(deadline, Json::<T>::from_request(request, state)).await {
-            Ok(Ok(Json(value))) => Ok(ApiJson(value)),
-            Ok(Err(rejection)) => Err(json_rejection(rejection)),
-            Err(_) => Err(ApiError::invalid_request(format!(
-                "the request body did not arrive within {} seconds",
-                deadline.as_secs_f64()
-            ))),
+        refuse_declared_too_large(&request)?;
+        match within_body_deadline(state, Json::<T>::from_request(request, state)).await? {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// A body of any type under `ApiJson`'s rules (declared length, size limit, deadline), for a
+/// route that also takes an empty body or one sent without a JSON content type.
+pub struct ApiBytes(pub Bytes);
+
+impl FromRequest<AppState> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        refuse_declared_too_large(&request)?;
+        match within_body_deadline(state, Bytes::from_request(request, state)).await? {
+            Ok(bytes) => Ok(ApiBytes(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+            Err(_) => Err(ApiError::invalid_request("the request body broke off")),
+        }
+    }
+}
+
+/// A declared `Content-Length` over the limit is refused before any of the body is read.
+fn refuse_declared_too_large(request: &Request) -> Result<(), ApiError> {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_JSON_BODY as u64 => Err(too_large()),
+        _ => Ok(()),
+    }
+}
+
+/// Reading a body, cut off once `--http-body-timeout` passes.
+async fn within_body_deadline<T>(state: &AppState, read: impl Future<Output = T>) -> Result<T, ApiError> {
+    let deadline = state.config.http_body_timeout;
+    tokio::time::timeout(deadline, read).await.map_err(|_| {
+        ApiError::invalid_request(format!(
+            "the request body did not arrive within {} seconds",
+            deadline.as_secs_f64()
+        ))
+    })
 }
 
 fn too_large() -> ApiError {

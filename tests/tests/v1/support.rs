@@ -25,6 +25,8 @@ pub async fn open_server_with(hold: Duration, configure: impl FnOnce(&mut Config
         config.domains = vec![OPEN.into(), CLOSED.into()];
         config.open_domains = vec![OPEN.into()];
         config.long_poll_hold = hold;
+        // A waiting poll sends nothing: its connection must not be closed as idle first.
+        config.http_idle_timeout = config.http_idle_timeout.max(hold + Duration::from_secs(5));
         configure(config);
     })
     .await

@@ -2,8 +2,7 @@
 //! `DELETE /v1/inbox/{address}`.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,8 +15,9 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use super::{TokenId, cursor, now, open_address, path_text, summary};
-use crate::api::AppState;
+use crate::api::{ApiBytes, AppState, ClientIp};
 use crate::error::{ApiError, ApiResult};
+use crate::events::WAKE_CAPACITY;
 use crate::store::accounts;
 use crate::store::open::{self, Filter};
 
@@ -29,8 +29,6 @@ const MAX_FILTER_BYTES: usize = 256;
 const RANDOM_LOCAL_LEN: usize = 12;
 /// Emails removed per transaction when an inbox is cleared.
 const CLEAR_BATCH: u32 = 500;
-/// An arrival only needs to wake a waiter, which then reads the store: one event is enough.
-const WAKE_CAPACITY: usize = 1;
 
 /// `GET /v1/config`.
 pub async fn config(State(state): State<AppState>) -> Json<Config> {
@@ -59,12 +57,9 @@ pub async fn config(State(state): State<AppState>) -> Json<Config> {
 /// no mailbox has. Nothing is stored.
 pub async fn create(
     State(state): State<AppState>,
-    body: Result<Bytes, BytesRejection>,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Inbox>)> {
-    let body = body.map_err(|e| match e.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large"),
-        _ => ApiError::invalid_request("the request body broke off"),
-    })?;
+    // Any content type: mail.cx's clients differ in what they send with `{}`.
     let request: NewInbox = if body.iter().all(u8::is_ascii_whitespace) {
         NewInbox::default()
     } else {
@@ -178,6 +173,7 @@ pub async fn wait(
     address: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
     token: Option<Extension<TokenId>>,
+    ClientIp(client): ClientIp,
 ) -> ApiResult<Response> {
     let address = open_address(&state, &path_text(address)?)?;
     let query = wait_query(query.as_deref())?;
@@ -191,7 +187,7 @@ pub async fn wait(
     let _waiting = state
         .v1
         .waiters
-        .admit(&address, token.map(|Extension(TokenId(id))| id))?;
+        .admit(&address, token.map(|Extension(TokenId(id))| id), client)?;
     let deadline = Instant::now() + state.config.long_poll_hold;
     let mut shutdown = state.shutdown.clone();
     loop {

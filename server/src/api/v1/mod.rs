@@ -39,7 +39,10 @@ impl V1State {
     pub fn new(config: &crate::Config) -> Arc<V1State> {
         Arc::new(V1State {
             open_domains: config.checked_open_domains().unwrap_or_default(),
-            waiters: Waiters::new(config.long_poll_max_waiters),
+            waiters: Waiters::new(
+                config.long_poll_max_waiters,
+                config.long_poll_max_waiters_per_client,
+            ),
         })
     }
 }

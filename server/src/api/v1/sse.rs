@@ -1,6 +1,7 @@
 //! `GET /v1/sse/addr?address=…`: an open inbox's arrivals as Server-Sent Events (`event: email`,
 //! the summary as `data`, its cursor as `id`). `Last-Event-ID` replays what came after it; a
-//! comment line keeps quiet streams (and the proxies on their way) open.
+//! comment line keeps quiet streams (and the proxies on their way) open. A stream ends after
+//! `--sse-max-age`, so none holds its slots for ever; clients resume by `Last-Event-ID`.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -12,36 +13,40 @@ use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::waiters::Waiting;
 use super::{cursor, now, open_address, summary};
-use crate::api::AppState;
+use crate::api::{AppState, ClientIp};
 use crate::error::{ApiError, ApiResult};
-use crate::events::Listener;
+use crate::events::{Listener, WAKE_CAPACITY};
 use crate::store::Store;
 use crate::store::open::{self, OpenEmail};
 
 /// Emails read from the store at a time while catching up.
 const BATCH: u32 = 50;
-/// See `inbox::WAKE_CAPACITY`: the stream reads what arrived from the store.
-const WAKE_CAPACITY: usize = 1;
 
 /// `GET /v1/sse/addr?address=…`.
 pub async fn stream(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    ClientIp(client): ClientIp,
 ) -> ApiResult<Response> {
     let address = form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
         .find(|(key, _)| key == "address")
         .map(|(_, value)| value.into_owned())
         .ok_or_else(|| ApiError::invalid_request("address is required"))?;
     let address = open_address(&state, &address)?;
-    let last_seen = match headers.get("last-event-id") {
-        Some(value) => Some(cursor(value.to_str().unwrap_or("-").trim())?),
-        None => None,
+    let last_seen = match headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("-").trim())
+    {
+        // An empty one is no cursor, as with `since`: some clients send it on their first try.
+        Some("") | None => None,
+        Some(text) => Some(cursor(text)?),
     };
-    let waiting = state.v1.waiters.admit(&address, None)?;
+    let waiting = state.v1.waiters.admit(&address, None, client)?;
     // Listening before reading where to start: nothing committed in between is missed.
     let listener = state
         .events
@@ -57,6 +62,8 @@ pub async fn stream(
         pending: VecDeque::new(),
         listener,
         shutdown: state.shutdown.clone(),
+        // Validated at start-up to fit; `None` (never) only as a fallback.
+        ends_at: Instant::now().checked_add(state.config.sse_max_age),
         _waiting: waiting,
     };
     let keep_alive = KeepAlive::new()
@@ -73,10 +80,13 @@ struct Feed {
     pending: VecDeque<OpenEmail>,
     listener: Listener,
     shutdown: watch::Receiver<bool>,
+    /// When the stream ends (`--sse-max-age`).
+    ends_at: Option<Instant>,
     _waiting: Waiting,
 }
 
-/// The stream's events, oldest first; ends when the server stops or the store fails.
+/// The stream's events, oldest first; ends when the server stops, the store fails or the
+/// stream is old enough.
 fn events(feed: Feed) -> impl Stream<Item = Result<Event, Infallible>> {
     futures_util::stream::unfold(feed, |mut feed| async move {
         let email = feed.next().await?;
@@ -93,6 +103,10 @@ impl Feed {
     /// The next email after the cursor, waiting for one to arrive; `None` to end the stream.
     async fn next(&mut self) -> Option<OpenEmail> {
         loop {
+            // Checked first: a busy inbox must not keep a stream past its age either.
+            if self.ends_at.is_some_and(|at| Instant::now() >= at) {
+                return None;
+            }
             if let Some(email) = self.pending.pop_front() {
                 self.since = email.seq;
                 return Some(email);
@@ -113,7 +127,14 @@ impl Feed {
                     return None;
                 }
             }
+            let ends = async {
+                match self.ends_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                _ = ends => return None,
                 _ = crate::stopping(&mut self.shutdown) => return None,
                 received = self.listener.receiver.recv() => {
                     if matches!(received, Err(RecvError::Closed)) {
