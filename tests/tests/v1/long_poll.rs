@@ -1,6 +1,6 @@
 //! The long poll: it answers on arrival, 204 after the hold, its cursor never repeats an email,
-//! `count`/`limit`/`from`/`subject` shape it, and waiters are bounded per address, per token
-//! and on the whole server.
+//! `count`/`limit`/`from`/`subject` shape it, and waiters are bounded per address, per token,
+//! per client and on the whole server.
 
 use std::time::Duration;
 
@@ -17,21 +17,30 @@ use crate::support::{get, open_address, open_server, open_server_with, poll, sen
 /// Longer than any test waits for an arrival: a waiter that answers does so because of the mail.
 const LONG_HOLD: Duration = Duration::from_secs(60);
 
+/// A server on which one client may have one wait at a time, so a second wait from the test
+/// proves the first one is past its first read and waiting.
+async fn one_wait_per_client_server() -> TestServer {
+    open_server_with(LONG_HOLD, |config| config.long_poll_max_waiters_per_client = 1).await
+}
+
+/// A poll with `query` that is certainly waiting (admitted after its first read found too little),
+/// on one of two fresh addresses named after `name`: of two polls from this one client, exactly
+/// one is refused, and the other is returned.
+async fn waiting_poll(server: &TestServer, name: &str, query: InboxQuery) -> Waiter {
+    let two = ["a", "b"]
+        .map(|side| Waiter::start_with(server, &open_address(&format!("{name}-{side}")), query.clone()));
+    let mut left = one_refused(two.into(), "rate_limit_exceeded").await;
+    left.pop().expect("the other poll waits")
+}
+
 #[tokio::test]
 async fn a_waiting_poll_answers_when_mail_arrives_with_just_that_mail() {
-    let server = open_server(LONG_HOLD).await;
-    let to = open_address("waiter");
-    let client = server.client();
-    let waiting = tokio::spawn({
-        let (client, to) = (client.clone(), to.clone());
-        async move { client.v1_wait(&to, &InboxQuery::default()).await }
-    });
-    send(&server, &to, "the awaited one").await;
-    let list = tokio::time::timeout(Duration::from_secs(20), waiting)
+    let server = one_wait_per_client_server().await;
+    let waiter = waiting_poll(&server, "waiter", InboxQuery::default()).await;
+    send(&server, &waiter.address, "the awaited one").await;
+    let list = tokio::time::timeout(Duration::from_secs(20), waiter.answer())
         .await
         .expect("the poll answers once mail is stored")
-        .unwrap()
-        .unwrap()
         .expect("200, not 204");
     assert_eq!(list.emails.len(), 1);
     assert_eq!(list.emails[0].subject, "the awaited one");
@@ -92,31 +101,20 @@ async fn the_cursor_only_ever_returns_strictly_newer_mail() {
 
 #[tokio::test]
 async fn count_waits_for_enough_mail_and_limit_from_and_subject_shape_the_answer() {
-    let server = open_server(LONG_HOLD).await;
-    let to = open_address("shaped");
-    let waiting = tokio::spawn({
-        let (client, to) = (server.client(), to.clone());
-        async move {
-            let query = InboxQuery {
-                count: Some(3),
-                limit: Some(2),
-                ..InboxQuery::default()
-            };
-            client.v1_wait(&to, &query).await
-        }
-    });
+    let server = one_wait_per_client_server().await;
+    let query = InboxQuery {
+        count: Some(3),
+        limit: Some(2),
+        ..InboxQuery::default()
+    };
+    let waiter = waiting_poll(&server, "shaped", query).await;
+    let to = waiter.address.clone();
     for n in 1..=3 {
         send(&server, &to, &format!("c{n}")).await;
-        if n < 3 {
-            // Fewer than `count` do not answer it.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            assert!(!waiting.is_finished(), "answered after {n} of 3");
-        }
     }
-    let list = tokio::time::timeout(Duration::from_secs(20), waiting)
+    // It answers once only: had the first or second arrival answered it, c3 would be missing.
+    let list = tokio::time::timeout(Duration::from_secs(20), waiter.answer())
         .await
-        .unwrap()
-        .unwrap()
         .unwrap()
         .unwrap();
     let got: Vec<_> = list.emails.iter().map(|e| e.subject.as_str()).collect();
@@ -140,10 +138,14 @@ struct Waiter {
 
 impl Waiter {
     fn start(server: &TestServer, address: &str) -> Waiter {
+        Waiter::start_with(server, address, InboxQuery::default())
+    }
+
+    fn start_with(server: &TestServer, address: &str, query: InboxQuery) -> Waiter {
         let (client, to) = (server.client(), address.to_string());
         Waiter {
             address: address.to_string(),
-            task: tokio::spawn(async move { client.v1_wait(&to, &InboxQuery::default()).await }),
+            task: tokio::spawn(async move { client.v1_wait(&to, &query).await }),
         }
     }
 
@@ -263,6 +265,7 @@ async fn hundreds_of_waiters_on_distinct_addresses_each_get_their_own_answer() {
     const WAITERS: usize = 300;
     let server = open_server_with(Duration::from_secs(3), |config| {
         config.http_max_connections_per_client = 1024;
+        config.long_poll_max_waiters_per_client = 1024;
     })
     .await;
     let waiters: Vec<_> = (0..WAITERS)
@@ -293,5 +296,76 @@ async fn stopping_the_server_answers_waiting_polls_instead_of_holding_it_up() {
     server.stop().await;
     for waiter in waiters {
         assert_eq!(waiter.answer().await, None, "204, not held until the hold ends");
+    }
+}
+
+#[tokio::test]
+async fn a_limit_below_the_new_mail_answers_the_newest_and_its_cursor_skips_the_rest() {
+    let server = open_server(Duration::from_millis(200)).await;
+    let to = open_address("skipped");
+    for n in 1..=5 {
+        send(&server, &to, &format!("n{n}")).await;
+    }
+    let first = poll(&server, &to, "limit=2").await.1.unwrap();
+    assert_eq!(subjects(&first), ["n5", "n4"], "newest first, at most `limit`");
+    // The cursor is past the newest: n1 to n3 are never answered to it (see the README).
+    let since = first["next_since"].as_str().unwrap();
+    assert_eq!(
+        poll(&server, &to, &format!("since={since}&limit=2")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    send(&server, &to, "n6").await;
+    let next = poll(&server, &to, &format!("since={since}")).await.1.unwrap();
+    assert_eq!(subjects(&next), ["n6"]);
+}
+
+/// A raw wait on `address` from `forwarded` (an `X-Forwarded-For` client), as a task.
+fn forwarded_wait(server: &TestServer, address: &str, forwarded: &str) -> JoinHandle<reqwest::Response> {
+    let request = server
+        .http()
+        .get(server.endpoint(&format!("/v1/inbox/{address}")))
+        .header("x-forwarded-for", forwarded);
+    tokio::spawn(async move { request.send().await.unwrap() })
+}
+
+#[tokio::test]
+async fn one_client_holds_at_most_its_share_of_waits_and_streams_even_behind_a_proxy() {
+    let server = open_server_with(LONG_HOLD, |config| {
+        config.long_poll_max_waiters_per_client = 2;
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let greedy = "198.51.100.7";
+    let three: Vec<_> = (0..3)
+        .map(|n| forwarded_wait(&server, &open_address(&format!("share{n}")), greedy))
+        .collect();
+    let first = futures_util::future::select_all(three);
+    let (refused, _, waiting) = tokio::time::timeout(Duration::from_secs(30), first)
+        .await
+        .expect("one wait is refused");
+    let refused = refused.unwrap();
+    assert!(refused.headers().contains_key("retry-after"));
+    expect_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded").await;
+    // Its event stream needs one of the same slots.
+    let stream = server
+        .http()
+        .get(server.endpoint(&format!("/v1/sse/addr?address={}", open_address("share-sse"))))
+        .header("x-forwarded-for", greedy)
+        .send()
+        .await
+        .unwrap();
+    expect_error(stream, StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded").await;
+    // Another client behind the same proxy still gets its wait, which answers its mail.
+    let other = open_address("share-other");
+    let patient = forwarded_wait(&server, &other, "198.51.100.8");
+    send(&server, &other, "for the other client").await;
+    let answered = tokio::time::timeout(Duration::from_secs(20), patient)
+        .await
+        .unwrap()
+        .unwrap();
+    let list: serde_json::Value = expect_json(answered, StatusCode::OK).await;
+    assert_eq!(subjects(&list), ["for the other client"]);
+    for task in waiting {
+        task.abort();
     }
 }

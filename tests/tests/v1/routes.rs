@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mailcx_tests::mail::{base64, crlf, deliver, lettre_code, message_of_size, send_raw};
+use mailcx_tests::mail::{Smtp, base64, crlf, deliver, lettre_code, message_of_size, send_raw, text_message};
 use mailcx_tests::{expect_error, expect_json, is_wire_timestamp, keys, wait_for};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -428,4 +428,167 @@ async fn v1_errors_are_json_everywhere() {
         .await
         .unwrap();
     assert_eq!(keys(&body), ["error", "message"]);
+}
+
+/// Open emails (`open_messages` rows) stored for `address`, read from the database itself.
+async fn stored_open(server: &mailcx_tests::TestServer, address: &str) -> i64 {
+    let (db, address) = (server.db_path(), address.to_string());
+    tokio::task::spawn_blocking(move || {
+        let conn = rusqlite::Connection::open(db).unwrap();
+        let sql = "SELECT COUNT(*) FROM open_messages WHERE address = ?1";
+        conn.query_row(sql, [address], |r| r.get::<_, i64>(0)).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_mailbox_made_between_rcpt_and_the_end_of_data_gets_no_open_copy() {
+    let server = open_server(SHORT_HOLD).await;
+    // Alone: RCPT chose the open inbox, the commit finds a mailbox, and nothing is delivered.
+    let late = open_address("late");
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    smtp.expect("MAIL FROM:<a@sender.example>", 250).await;
+    smtp.expect(&format!("RCPT TO:<{late}>"), 250).await;
+    let (_, mailbox) = server.create_mailbox("late").await;
+    let message = text_message("a@sender.example", &late, "too late", "x");
+    smtp.data(&message).await.assert_code(550);
+    assert_eq!(stored_open(&server, &late).await, 0);
+    assert!(mailbox.messages(1).await.unwrap().messages.is_empty());
+    // Beside another open recipient, through plus-addressing: only the other one gets it.
+    let (tagged, other) = (open_address("later+news"), open_address("unclaimed"));
+    smtp.expect("MAIL FROM:<a@sender.example>", 250).await;
+    smtp.expect(&format!("RCPT TO:<{tagged}>"), 250).await;
+    smtp.expect(&format!("RCPT TO:<{other}>"), 250).await;
+    server.create_mailbox("later").await;
+    let message = text_message("a@sender.example", &other, "for the unclaimed", "x");
+    smtp.data(&message).await.assert_code(250);
+    assert_eq!(stored_open(&server, &tagged).await, 0);
+    let list = poll(&server, &other, "").await.1.unwrap();
+    assert_eq!(subjects(&list), ["for the unclaimed"]);
+}
+
+/// Sends `request` on a new connection and reads one response: its status and JSON body.
+async fn exchange(server: &mailcx_tests::TestServer, request: &[u8]) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.running().http_addr)
+        .await
+        .unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut got = Vec::new();
+    let read_one = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_string())
+                    })
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+                    return (status, serde_json::from_str(&body[..length]).unwrap());
+                }
+            }
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed before a whole response: {text}");
+            got.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(15), read_one)
+        .await
+        .expect("an answer in time")
+}
+
+#[tokio::test]
+async fn a_new_inbox_body_that_is_too_large_or_never_arrives_is_answered_at_once() {
+    let server = open_server_with(SHORT_HOLD, |config| {
+        config.http_body_timeout = Duration::from_millis(300);
+    })
+    .await;
+    // Declared over the limit: 413 before any of it is read.
+    let (status, body) = exchange(
+        &server,
+        b"POST /v1/inbox HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000000\r\n\r\n",
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (413, Some("payload_too_large")));
+    // Declared 50, one byte sent: an error once the body deadline passes.
+    let (status, body) = exchange(
+        &server,
+        b"POST /v1/inbox HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n{",
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    assert!(
+        body["message"].as_str().unwrap().contains("did not arrive"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn raw_and_attachment_downloads_are_read_as_taken_and_break_off_when_the_email_goes() {
+    const MIB: usize = 1024 * 1024;
+    let server = open_server_with(SHORT_HOLD, |config| {
+        config.max_message_size = 16 * MIB;
+        config.quota = 64 * MIB as u64;
+    })
+    .await;
+    let to = open_address("large");
+    // Far more than the sockets between server and client hold while the client reads nothing.
+    let attachment: Vec<u8> = (0..8 * MIB as u32).map(|i| (i % 251) as u8).collect();
+    let message = multipart(&to, &attachment);
+    deliver(server.smtp_addr(), "a@sender.example", &[&to], &message).await;
+    let id = poll(&server, &to, "").await.1.unwrap()["emails"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut downloads = Vec::new();
+    for path in [
+        format!("/v1/email/{id}/raw"),
+        format!("/v1/email/{id}/attachments/0"),
+    ] {
+        let mut response = get(&server, &path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let size: usize = response.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let first = response.chunk().await.unwrap().expect("a first piece");
+        downloads.push((path, response, size, first.len()));
+    }
+    assert_eq!(downloads[0].2, message.len());
+    assert_eq!(downloads[1].2, attachment.len());
+    let deleted = v1(&server, Method::DELETE, &format!("/v1/email/{id}"), None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for (path, response, size, first) in downloads {
+        // What was not sent before the delete is never sent: the body breaks off short.
+        if let Ok(rest) = response.bytes().await {
+            assert!(first + rest.len() < size, "{path} was sent whole");
+        }
+    }
+    // A whole download of a live one still matches byte for byte.
+    deliver(server.smtp_addr(), "a@sender.example", &[&to], &message).await;
+    let id = poll(&server, &to, "").await.1.unwrap()["emails"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let raw = get(&server, &format!("/v1/email/{id}/raw"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(raw == message, "the raw bytes as received");
+    let file = get(&server, &format!("/v1/email/{id}/attachments/0"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(file == attachment, "the attachment decoded");
 }

@@ -1,5 +1,5 @@
 //! `GET /v1/sse/addr`: arrivals as events with their cursor as id, a reconnect that replays by
-//! `Last-Event-ID`, and the keep-alive comment.
+//! `Last-Event-ID`, the keep-alive comment, and streams that end at their maximum age.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use mailcx_tests::{TestServer, expect_error};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{open_address, open_server, open_server_with, send};
+use crate::support::{open_address, open_server, open_server_with, poll, send};
 
 /// How long a test waits for the next piece of a stream before failing as stalled.
 const STALL: Duration = Duration::from_secs(20);
@@ -56,6 +56,18 @@ impl Stream {
                 .expect("the stream stalled")
                 .unwrap()
                 .expect("the stream ended");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Reads on until the server ends the stream; panics if it is still open after `STALL`
+    /// without a word.
+    async fn until_end(mut self) {
+        while let Some(chunk) = tokio::time::timeout(STALL, self.response.chunk())
+            .await
+            .expect("the stream did not end")
+            .unwrap()
+        {
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
@@ -181,4 +193,47 @@ async fn streams_count_against_the_addresss_waiters() {
         .unwrap();
     expect_error(response, StatusCode::TOO_MANY_REQUESTS, "addr_busy").await;
     drop(streams);
+}
+
+#[tokio::test]
+async fn an_empty_last_event_id_is_no_cursor() {
+    let server = open_server(Duration::from_millis(200)).await;
+    let to = open_address("empty-id");
+    send(&server, &to, "before").await;
+    let mut empty = Stream::open(&server, &to, Some("")).await;
+    let mut blank = Stream::open(&server, &to, Some(" ")).await;
+    send(&server, &to, "after").await;
+    assert_eq!(empty.event().await.data["subject"], "after", "starts from now");
+    assert_eq!(blank.event().await.data["subject"], "after");
+}
+
+#[tokio::test]
+async fn streams_end_at_their_age_give_their_slots_back_and_resume_by_last_event_id() {
+    let server = open_server_with(Duration::from_millis(200), |config| {
+        config.sse_max_age = Duration::from_secs(1);
+    })
+    .await;
+    let to = open_address("aging");
+    send(&server, &to, "first").await;
+    let since = poll(&server, &to, "").await.1.unwrap()["next_since"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // As many streams as the address takes: without an age they would lock it out for ever.
+    let mut streams = Vec::new();
+    for _ in 0..10 {
+        streams.push(Stream::open(&server, &to, Some(&since)).await);
+    }
+    for stream in streams {
+        stream.until_end().await;
+    }
+    // Their slots are back: a long poll on the address is let in and waits out its hold.
+    assert_eq!(
+        poll(&server, &to, &format!("since={since}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    // Resuming from the last id seen misses nothing that came in between.
+    send(&server, &to, "while reconnecting").await;
+    let mut resumed = Stream::open(&server, &to, Some(&since)).await;
+    assert_eq!(resumed.event().await.data["subject"], "while reconnecting");
 }
