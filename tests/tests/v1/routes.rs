@@ -592,3 +592,36 @@ async fn raw_and_attachment_downloads_are_read_as_taken_and_break_off_when_the_e
         .unwrap();
     assert!(file == attachment, "the attachment decoded");
 }
+
+#[tokio::test]
+async fn a_server_with_open_domains_refuses_a_hold_its_idle_timeout_would_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = mailcx_server::Config::ephemeral(dir.path().join("mailcx.db"));
+    config.domains = vec![OPEN.into()];
+    config.open_domains = vec![OPEN.into()];
+    config.long_poll_hold = Duration::from_secs(60);
+    config.http_idle_timeout = Duration::from_secs(60);
+    let refused = mailcx_server::Server::start(config.clone())
+        .await
+        .err()
+        .expect("refused");
+    let message = refused.to_string();
+    assert!(
+        message.contains("--long-poll-hold") && message.contains("--http-idle-timeout"),
+        "{message}"
+    );
+    // A retention so long it would overflow the expiry times is refused too.
+    config.long_poll_hold = Duration::from_secs(25);
+    config.open_retention = Duration::from_secs(u64::MAX);
+    let refused = mailcx_server::Server::start(config.clone())
+        .await
+        .err()
+        .expect("refused");
+    assert!(refused.to_string().contains("--open-retention"), "{refused}");
+    config.open_retention = Duration::from_secs(3600);
+    mailcx_server::Server::start(config)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
+}
