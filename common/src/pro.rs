@@ -76,6 +76,12 @@ pub struct ProAccount {
     pub quota: u64,
     pub used: u64,
     pub created_at: Timestamp,
+    /// Messages in the mailbox (extension, as on `/api/me`; 0 from a server without it).
+    #[serde(default)]
+    pub messages: u64,
+    /// Of those, the ones not marked read (extension; 0 from a server without it).
+    #[serde(default)]
+    pub unread: u64,
 }
 
 /// `GET /pro/api/accounts?page=N` response: 100 a page, newest first.

@@ -264,7 +264,7 @@ async fn a_custom_domain_is_verified_its_mailbox_gets_mail_live_and_the_webhook_
     h.wait_for_text("› sales@example.org", WAIT).await.unwrap();
     let smtp = server.running().smtp_addr;
     send_built(smtp, &mail("sales@example.org", "First order")).await;
-    h.wait_for_text("1 new", WAIT).await.unwrap();
+    h.wait_for_text("1 unread", WAIT).await.unwrap();
 
     // ⏎ opens it in the ordinary inbox (the app kept its sign-in), the mail in it.
     h.key(KeyCode::Enter);

@@ -1424,6 +1424,10 @@ impl App {
             self.stop_live(&inbox.address);
             self.watch(&inbox.address);
         }
+        // Back in the Pro area: what was read meanwhile shows in fresh unread counts.
+        if matches!(self.screens.last(), Some(Screen::Pro(_))) {
+            self.load_accounts(1);
+        }
         // Home again: what was read, deleted or received meanwhile shows in fresh counts.
         if self.screens.len() == 1 {
             let addresses: Vec<String> = self

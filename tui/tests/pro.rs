@@ -81,6 +81,8 @@ fn account(n: u128, address: &str, used: u64) -> ProAccount {
         quota: 52_428_800,
         used,
         created_at: ago(n as i64 * 60),
+        messages: n as u64,
+        unread: n as u64 % 2,
     }
 }
 

@@ -101,7 +101,23 @@ async fn a_pro_credential_creates_an_owned_pro_mailbox_and_lists_it() {
     assert_eq!(accounts[0]["id"], second["id"]);
     assert_eq!(accounts[1]["id"], first["id"]);
     let listed = &accounts[0];
-    assert_eq!(keys(listed), ["address", "created_at", "id", "quota", "used"]);
+    // The contract's fields, and the mail counts `/api/me` has too (extension).
+    assert_eq!(
+        keys(listed),
+        [
+            "address",
+            "created_at",
+            "id",
+            "messages",
+            "quota",
+            "unread",
+            "used"
+        ]
+    );
+    assert_eq!(
+        (listed["messages"].as_u64(), listed["unread"].as_u64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(listed["address"], server.address("second"));
     assert_eq!(listed["quota"], 52_428_800);
     assert_eq!(listed["used"], 0);
@@ -119,6 +135,8 @@ async fn a_pro_credential_creates_an_owned_pro_mailbox_and_lists_it() {
     )
     .await;
     assert_eq!(list["accounts"][1]["used"], message.len());
+    assert_eq!(list["accounts"][1]["messages"], 1);
+    assert_eq!(list["accounts"][1]["unread"], 1, "counted exactly, by the store");
 }
 
 #[tokio::test]

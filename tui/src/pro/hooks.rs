@@ -412,9 +412,10 @@ impl App {
             }
             LiveEvent::Disconnected { .. } => area.live = false,
             LiveEvent::Email(email) => {
-                *area.new_mail.entry(email.account_id).or_default() += 1;
                 if let Some(a) = area.accounts.iter_mut().find(|a| a.id == email.account_id) {
                     a.used += email.size;
+                    a.messages += 1;
+                    a.unread += 1;
                 }
                 let from = format::from_name(&email.from, &email.sender);
                 let subject = format::one_line(&email.subject);
@@ -546,11 +547,6 @@ impl App {
     /// A mailbox the Pro user owns: its inbox when the app has a sign-in for it, else a question.
     fn open_pro_mailbox(&mut self, address: String) {
         if self.ctx.saved.get(&address).is_some() {
-            if let Some(area) = self.pro_area_mut()
-                && let Some(id) = area.accounts.iter().find(|a| a.address == address).map(|a| a.id)
-            {
-                area.new_mail.remove(&id);
-            }
             self.update(Action::OpenInbox(address));
             return;
         }
@@ -666,7 +662,7 @@ impl App {
         });
     }
 
-    fn load_accounts(&mut self, page: u32) {
+    pub(super) fn load_accounts(&mut self, page: u32) {
         let Some(client) = self.pro_client() else { return };
         self.spawn("Loading mailboxes", async move {
             Reply::Pro(ProReply::Accounts(client.pro_accounts(page).await))

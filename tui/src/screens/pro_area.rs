@@ -2,7 +2,6 @@
 //! tab each. A one-line form opens at the bottom for what needs typing (a name, an address, a
 //! URL, the filter), and secrets the server shows once open in a box of their own with a copy key.
 
-use std::collections::HashMap;
 
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{
@@ -13,7 +12,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
 use tokio::task::AbortHandle;
-use uuid::Uuid;
 
 use super::{Ctx, WHEEL_STEP};
 use crate::action::Action;
@@ -280,8 +278,6 @@ pub struct ProArea {
     pub accounts_page: u32,
     /// Whether another page may follow.
     pub more_accounts: bool,
-    /// Mail that arrived live since the list opened, per mailbox.
-    pub new_mail: HashMap<Uuid, u32>,
     /// Whether the live connection is open.
     pub live: bool,
     /// The filter applied to the mailbox list.
@@ -318,7 +314,6 @@ impl ProArea {
             accounts: Vec::new(),
             accounts_page: 0,
             more_accounts: false,
-            new_mail: HashMap::new(),
             live: false,
             filter: String::new(),
             domains: None,
@@ -781,9 +776,9 @@ impl ProArea {
         let rows: Vec<Row> = visible
             .iter()
             .map(|a| {
-                let new = self.new_mail.get(&a.id).copied().unwrap_or(0);
-                let new = if new > 0 {
-                    format!("{new} new")
+                // The server's exact count, kept live by the Pro socket.
+                let new = if a.unread > 0 {
+                    format!("{} unread", a.unread)
                 } else {
                     String::new()
                 };
@@ -808,7 +803,7 @@ impl ProArea {
         let widths = [
             Constraint::Fill(1),
             Constraint::Length(usage_width),
-            Constraint::Length(7),
+            Constraint::Length(10),
         ];
         let mut state = TableState::default().with_selected(Some(self.selected[0].min(visible.len() - 1)));
         let table = Table::new(rows, widths)

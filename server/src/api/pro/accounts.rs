@@ -61,6 +61,8 @@ async fn list(
             quota: account.quota,
             used: account.used,
             created_at: timestamp(account.created_at),
+            messages: account.messages,
+            unread: account.unread,
         })
         .collect();
     Ok(Json(ProAccountList { accounts, page }))
