@@ -154,6 +154,10 @@ pub struct DnsRecord {
     pub priority: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ok: Option<bool>,
+    /// After a verify, what the server's DNS answered for this name and type (extension): TXT
+    /// values, MX records as `priority host`; empty when it had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found: Option<Vec<String>>,
 }
 
 /// Response of `POST /pro/api/domains` (201).

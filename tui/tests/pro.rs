@@ -255,6 +255,7 @@ async fn the_domains_tab_shows_records_verify_marks_and_what_delete_takes() {
         value: value.into(),
         priority,
         ok,
+        found: None,
     };
     h.answer(Reply::Pro(ProReply::DomainAdded(Ok(CreatedDomain {
         id: Uuid::from_u128(103),

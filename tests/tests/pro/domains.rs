@@ -265,8 +265,10 @@ async fn both_records_in_dns_verify_the_domain_and_configure_mx() {
     assert_eq!(
         check["dns_records"],
         json!([
-            {"type": "TXT", "host": "_mailcx-verify.example.com", "value": token, "ok": true},
-            {"type": "MX", "host": "example.com", "value": "mx.mail.cx", "priority": 10, "ok": true},
+            {"type": "TXT", "host": "_mailcx-verify.example.com", "value": token, "ok": true,
+             "found": [token]},
+            {"type": "MX", "host": "example.com", "value": "mx.mail.cx", "priority": 10, "ok": true,
+             "found": ["10 mx.mail.cx"]},
         ])
     );
     // The server really asked: one TXT and one MX query at least.
@@ -307,6 +309,12 @@ async fn a_wrong_txt_value_leaves_the_domain_pending_until_it_is_fixed() {
     assert_eq!(check["verify_status"], "pending");
     assert!(!ok_of(&check, "TXT"), "{check}");
     assert!(ok_of(&check, "MX"), "{check}");
+    // What DNS answered is said (extension), so the user can see the typo.
+    assert_eq!(
+        check["dns_records"][0]["found"],
+        json!(["mailcx-verify-somebodyelse", typo]),
+        "{check}"
+    );
     let domain = &listed(&server, &jwt).await[0];
     assert_eq!(domain["verify_status"], "pending");
     assert_eq!(domain["verified_at"], Value::Null);

@@ -332,7 +332,10 @@ impl App {
                 };
                 let rows = record_rows(&check.dns_records);
                 area.show(title.clone(), rows, Some(note.into()), "record");
-                self.ask_dns(title, check.dns_records);
+                // A server that does not say what its DNS answered: this machine's is asked.
+                if check.dns_records.iter().any(|r| r.found.is_none()) {
+                    self.ask_dns(title, check.dns_records);
+                }
             }
             ProReply::DomainDeleted { domain, result } => {
                 if self.pro_ok(result, "Cannot delete the domain").is_some() {
@@ -623,8 +626,8 @@ impl App {
                     other => Ok(format!("({other} is not looked up)")),
                 };
                 answers.push(match answer {
-                    Ok(found) if found.is_empty() => "nothing".into(),
-                    Ok(found) => found,
+                    Ok(found) if found.is_empty() => "nothing (asked from here)".into(),
+                    Ok(found) => format!("{found} (asked from here)"),
                     Err(e) => e.to_string(),
                 });
             }

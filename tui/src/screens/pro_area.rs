@@ -2,7 +2,6 @@
 //! tab each. A one-line form opens at the bottom for what needs typing (a name, an address, a
 //! URL, the filter), and secrets the server shows once open in a box of their own with a copy key.
 
-
 use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use mailcx_common::{
     CustomDomain, ProAccount, TokenInfo, VerifyStatus, Webhook, WebhookDelivery, WebhookStatus,
@@ -244,7 +243,7 @@ pub struct ShowRow {
     pub value: String,
     /// ✓ or ✗ after a verify.
     pub ok: Option<bool>,
-    /// What this machine's DNS answers for the record, once asked.
+    /// What DNS answered for the record in the last verify.
     pub answer: Option<String>,
 }
 
@@ -1013,7 +1012,11 @@ pub fn record_rows(records: &[mailcx_common::DnsRecord]) -> Vec<ShowRow> {
                 label: format!("{} {}{priority}", r.record_type, r.host),
                 value: r.value.clone(),
                 ok: r.ok,
-                answer: None,
+                // The server's own DNS answer, where it gives one.
+                answer: r.found.as_ref().map(|found| match found.is_empty() {
+                    true => "nothing".to_string(),
+                    false => found.join(", "),
+                }),
             }
         })
         .collect()
@@ -1090,7 +1093,7 @@ fn shown_lines(shown: &Shown, width: usize, all_values: bool) -> Vec<Line<'stati
                 lines.push(Line::raw(format!("    {part}")));
             }
             if let Some(answer) = &row.answer {
-                let text = format!("DNS here: {answer}");
+                let text = format!("DNS answered: {answer}");
                 for part in crate::text::wrap(&text, width.saturating_sub(4)) {
                     lines.push(Line::styled(format!("    {part}"), theme::dim()));
                 }

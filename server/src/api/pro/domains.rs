@@ -144,6 +144,10 @@ async fn verify(
     let (txt, mx) = (txt.map_err(dns_failed)?, mx.map_err(dns_failed)?);
     let txt_ok = txt.iter().any(|value| value.trim() == domain.verify_token);
     let mx_ok = mx.iter().any(|(_, host)| *host == mx_host);
+    let found = Found {
+        txt: shown(txt.iter().cloned()),
+        mx: shown(mx.iter().map(|(priority, host)| format!("{priority} {host}"))),
+    };
     let verified_now = txt_ok.then_some(now);
     let checked = state
         .store
@@ -152,7 +156,7 @@ async fn verify(
         .ok_or_else(ApiError::not_found)?;
     Ok(Json(DomainCheck {
         verify_status: status(&checked),
-        dns_records: records(&checked, &mx_host, Some((txt_ok, mx_ok))),
+        dns_records: records(&checked, &mx_host, Some((txt_ok, mx_ok, found))),
     }))
 }
 
@@ -224,22 +228,46 @@ fn status(domain: &Domain) -> VerifyStatus {
     }
 }
 
-/// The TXT and MX records a domain needs, with whether DNS has each when it was just checked.
-fn records(domain: &Domain, mx_host: &str, checked: Option<(bool, bool)>) -> Vec<DnsRecord> {
+/// What DNS answered in a verify, as shown to the user.
+struct Found {
+    txt: Vec<String>,
+    mx: Vec<String>,
+}
+
+/// Answers as shown: at most `MAX_FOUND` of them, each cut to `MAX_FOUND_CHARS` (a name can
+/// hold many long TXT records; the answer stays small).
+fn shown(answers: impl Iterator<Item = String>) -> Vec<String> {
+    const MAX_FOUND: usize = 10;
+    const MAX_FOUND_CHARS: usize = 255;
+    answers
+        .take(MAX_FOUND)
+        .map(|answer| answer.chars().take(MAX_FOUND_CHARS).collect())
+        .collect()
+}
+
+/// The TXT and MX records a domain needs, with whether DNS has each and what it answered when
+/// it was just checked.
+fn records(domain: &Domain, mx_host: &str, checked: Option<(bool, bool, Found)>) -> Vec<DnsRecord> {
+    let (txt_check, mx_check) = match checked {
+        Some((txt_ok, mx_ok, found)) => (Some((txt_ok, found.txt)), Some((mx_ok, found.mx))),
+        None => (None, None),
+    };
     vec![
         DnsRecord {
             record_type: "TXT".into(),
             host: txt_host(&domain.domain),
             value: domain.verify_token.clone(),
             priority: None,
-            ok: checked.map(|(txt, _)| txt),
+            ok: txt_check.as_ref().map(|(ok, _)| *ok),
+            found: txt_check.map(|(_, found)| found),
         },
         DnsRecord {
             record_type: "MX".into(),
             host: domain.domain.clone(),
             value: mx_host.to_string(),
             priority: Some(MX_PRIORITY),
-            ok: checked.map(|(_, mx)| mx),
+            ok: mx_check.as_ref().map(|(ok, _)| *ok),
+            found: mx_check.map(|(_, found)| found),
         },
     ]
 }
