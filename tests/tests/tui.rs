@@ -512,6 +512,12 @@ async fn home_counts_stay_true_and_mail_for_another_mailbox_gets_a_notice() {
     create_through_the_form(&mut h, "second", "secret-password");
     h.wait_for_text("Created second@mail.cx", WAIT).await.unwrap();
     h.settle(WAIT).await.unwrap();
+    // Both are watched over connections that are up before any mail is sent.
+    h.wait_for("both mailboxes watched live", WAIT, |app, _| {
+        app.watcher_connected("first@mail.cx") && app.watcher_connected("second@mail.cx")
+    })
+    .await
+    .unwrap();
 
     // On the home screen, mail for either mailbox is noticed and counted as it arrives.
     send_mail(server.smtp_addr, "second@mail.cx", "Welcome", "Hello there.").await;

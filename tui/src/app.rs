@@ -1101,7 +1101,10 @@ impl App {
         }
         match event {
             // (Re)connected: mail may have come meanwhile; the counts are asked for again.
-            LiveEvent::Connected => self.check_quietly(&address),
+            LiveEvent::Connected => {
+                self.watchers.set_connected(&address, true);
+                self.check_quietly(&address)
+            }
             LiveEvent::Email(email) => {
                 let from = format::from_name(&email.from, &email.sender);
                 let text = format!(
@@ -1120,8 +1123,17 @@ impl App {
                 self.watchers.stop(&address);
                 self.ctx.health.insert(address, Health::SignedOut);
             }
-            LiveEvent::Disconnected { .. } | LiveEvent::Refused(_) | LiveEvent::Existing(_) => {}
+            LiveEvent::Disconnected { .. } | LiveEvent::Refused(_) => {
+                self.watchers.set_connected(&address, false)
+            }
+            LiveEvent::Existing(_) => {}
         }
+    }
+
+    /// Whether the saved mailbox `address` is watched over a connection that is up, so its new
+    /// mail is noticed wherever you are.
+    pub fn watcher_connected(&self, address: &str) -> bool {
+        self.watchers.is_connected(address)
     }
 
     /// A new mail for `address`: its counts on the home screen go up at once.

@@ -47,6 +47,8 @@ pub type AlertSink = Box<dyn FnMut(&str) + Send>;
 #[derive(Debug, Default)]
 pub struct Watchers {
     tasks: HashMap<String, AbortHandle>,
+    /// Those whose connection is up: their mail is noticed as it arrives.
+    connected: std::collections::HashSet<String>,
 }
 
 impl Watchers {
@@ -68,9 +70,24 @@ impl Watchers {
 
     /// Stops watching `address` (its inbox opened, or it left the list).
     pub fn stop(&mut self, address: &str) {
+        self.connected.remove(address);
         if let Some(task) = self.tasks.remove(address) {
             task.abort();
         }
+    }
+
+    /// Notes whether the connection of the watched `address` is up.
+    pub fn set_connected(&mut self, address: &str, up: bool) {
+        if up && self.is_watching(address) {
+            self.connected.insert(address.to_string());
+        } else {
+            self.connected.remove(address);
+        }
+    }
+
+    /// Whether the connection of the watched `address` is up.
+    pub fn is_connected(&self, address: &str) -> bool {
+        self.connected.contains(address)
     }
 
     /// Whether `address` is watched.
