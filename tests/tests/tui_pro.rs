@@ -307,3 +307,110 @@ async fn a_custom_domain_is_verified_its_mailbox_gets_mail_live_and_the_webhook_
 
     drop(h);
 }
+
+/// Waits until `check` holds for what the server says, or panics with `what`.
+async fn until_server<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_delete_rotate_and_webhook_delete_take_effect_on_the_server() {
+    let server = TestServer::start_with(|config| config.webhook_allow_private = true).await;
+    let jwt = server.create_pro_user("boss@example.com").await;
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = dir.path().join("config");
+    let mut h = Harness::remote(server.url(), &config_dir, &dir.path().join("downloads"));
+    h.app.start();
+    h.settle(WAIT).await.unwrap();
+    sign_in(&mut h, "boss@example.com", PASSWORD).await;
+    h.wait_for_text("● live", WAIT).await.unwrap();
+    let pro_get = |path: &str| server.http().get(server.endpoint(path)).bearer_auth(&jwt).send();
+
+    // A mailbox, then `p`: after one question a new password, shown once and copyable; it signs
+    // in, and the sign-in made with the old one stops working.
+    let address = server.address("ops");
+    h.key(KeyCode::Char('n'));
+    h.type_text(&address);
+    h.key(KeyCode::Enter);
+    h.wait_for_text(&format!("› {address}"), WAIT).await.unwrap();
+    let old_token = Saved::load(&config_dir, server.url())
+        .0
+        .get(&address)
+        .expect("the app keeps the new mailbox's sign-in")
+        .token
+        .clone();
+    h.key(KeyCode::Char('p'));
+    h.wait_for_text("Reset password", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text("New password", WAIT).await.unwrap();
+    h.key(KeyCode::Char('c'));
+    let password = copied(&mut h);
+    h.key(KeyCode::Esc);
+    mailcx_common::Client::new(server.url())
+        .sign_in(&mailcx_common::Credentials {
+            address: address.clone(),
+            password,
+        })
+        .await
+        .expect("the new password signs in");
+    let me = |token: String| {
+        server
+            .http()
+            .get(server.endpoint("/api/me"))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(me(old_token).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    // `d`: after one question the mailbox is gone from the server and the list.
+    h.key(KeyCode::Char('d'));
+    h.wait_for_text("Delete mailbox", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    h.wait_for_text(&format!("Deleted {address}"), WAIT)
+        .await
+        .unwrap();
+    until_server("the mailbox gone", || async {
+        let list: serde_json::Value = pro_get("/pro/api/accounts").await.unwrap().json().await.unwrap();
+        list["accounts"].as_array().is_some_and(|a| a.is_empty())
+    })
+    .await;
+
+    // Webhook: `R` gives it a new secret after a question, `d` deletes it after one.
+    let (hook_url, _) = receiver().await;
+    h.key(KeyCode::BackTab);
+    h.wait_for_text("No webhook", WAIT).await.unwrap();
+    h.key(KeyCode::Char('n'));
+    h.type_text(&hook_url);
+    h.key(KeyCode::Enter);
+    h.wait_for_text("active", WAIT).await.unwrap();
+    let secret = || async {
+        let list: serde_json::Value = pro_get("/pro/api/webhooks").await.unwrap().json().await.unwrap();
+        list["webhooks"][0]["secret"].as_str().map(str::to_string)
+    };
+    let before = secret().await.expect("the webhook exists");
+    h.key(KeyCode::Char('R'));
+    h.wait_for_text("Rotate", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    until_server("a new secret", || async {
+        secret().await.is_some_and(|s| s != before)
+    })
+    .await;
+    h.key(KeyCode::Char('d'));
+    h.wait_for_text("Delete", WAIT).await.unwrap();
+    h.key(KeyCode::Char('y'));
+    until_server("the webhook gone", || async { secret().await.is_none() }).await;
+    h.wait_for_text("No webhook", WAIT).await.unwrap();
+
+    drop(h);
+}
