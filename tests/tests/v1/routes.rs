@@ -372,10 +372,14 @@ async fn open_retention_sweeps_mail_and_its_ids_answer_email_expired() {
     .await;
     let (_, mailbox) = server.create_mailbox("keeper").await;
     let to = open_address("brief");
-    send(&server, &to, "short-lived").await;
+    // The id from the 250 itself: a poll after it could already find the email gone (expiry is
+    // in whole seconds, so "1 s" can be over within milliseconds).
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    let message = text_message("a@sender.example", &to, "short-lived", "x");
+    let stored = smtp.transaction("a@sender.example", &[&to], &message).await;
+    stored.assert_code(250);
+    let id = stored.text().rsplit(' ').next().unwrap().to_string();
     send(&server, &open_address("keeper"), "kept by the mailbox").await;
-    let list = poll(&server, &to, "").await.1.unwrap();
-    let id = list["emails"][0]["id"].as_str().unwrap().to_string();
     let path = format!("/v1/email/{id}");
     wait_for(
         "the open email to expire",

@@ -210,7 +210,7 @@ async fn an_empty_last_event_id_is_no_cursor() {
 #[tokio::test]
 async fn streams_end_at_their_age_give_their_slots_back_and_resume_by_last_event_id() {
     let server = open_server_with(Duration::from_millis(200), |config| {
-        config.sse_max_age = Duration::from_secs(1);
+        config.sse_max_age = Duration::from_secs(2);
     })
     .await;
     let to = open_address("aging");
