@@ -87,6 +87,8 @@ pub async fn start(data_dir: &Path, first_smtp_port: u16) -> anyhow::Result<Embe
     // One person on their own machine: the per-IP limits protect public servers, not this.
     config.rate_limit = 0;
     config.accounts_per_hour = 0;
+    // Every watched open inbox is a long poll from this one client.
+    config.long_poll_max_waiters_per_client = config.long_poll_max_waiters;
     // Any address on the default domain receives mail at once (open inboxes, read through /v1).
     config.open_domains = config.domains.iter().take(1).cloned().collect();
     config.smtp_addr = free_smtp_addr(first_smtp_port);
