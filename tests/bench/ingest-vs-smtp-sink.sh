@@ -8,7 +8,8 @@
 # Per case: messages/s, server CPU ms per 1,000 messages (utime+stime from /proc), and the
 # ratio of mailcx to smtp-sink. Every mailcx run checks afterwards that every message is stored.
 #
-# Usage: tests/bench/ingest-vs-smtp-sink.sh        (env: MESSAGES=10000 C1_MESSAGES=3000 REPS=3)
+# Usage: tests/bench/ingest-vs-smtp-sink.sh        (env: MESSAGES=10000 C1_MESSAGES=3000 REPS=3;
+#        MAILCX_SERVER=path/to/mailcx-server runs that binary instead of building the release one)
 # Installs postfix (for smtp-source and smtp-sink) from Debian if missing, then makes sure no
 # system MTA is left running or listening. Needs root for that step only.
 set -euo pipefail
@@ -104,7 +105,7 @@ run_mailcx() {
     http=$(free_port)
     smtp=$(free_port)
     db="$work/run-$RANDOM.db"
-    "$root/target/release/mailcx-server" --db "$db" --http-addr "127.0.0.1:$http" \
+    "$server" --db "$db" --http-addr "127.0.0.1:$http" \
         --smtp-addr "127.0.0.1:$smtp" --domains mail.cx --retention 24h --quota 100000000000 \
         --rate-limit 0 --accounts-per-hour 0 >"$work/server.log" 2>&1 &
     server_pid=$!
@@ -143,8 +144,12 @@ report() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 install_tools
-say "building the release server"
-(cd "$root" && cargo build --release -q -p mailcx-server)
+server=${MAILCX_SERVER:-}
+if [ -z "$server" ]; then
+    say "building the release server"
+    (cd "$root" && cargo build --release -q -p mailcx-server)
+    server="$root/target/release/mailcx-server"
+fi
 
 printf '%-8s %12s %12s %7s %14s %14s %7s\n' case "sink msg/s" "mailcx msg/s" ratio \
     "sink cpu/1k" "mailcx cpu/1k" "cpu x"
