@@ -176,6 +176,31 @@ async fn what_is_not_http_is_answered_with_json() {
     still_serves(&server).await;
 }
 
+/// How many TCP connections to local `port` are established, on the side that listens (from
+/// the kernel's tables: a socket the server closed is no longer established, even while the
+/// data it had queued still waits for a peer that does not read).
+fn established_on(port: u16) -> usize {
+    const ESTABLISHED: &str = "01";
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let local_port = fields
+                        .get(1)
+                        .and_then(|a| a.rsplit_once(':'))
+                        .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+                    local_port == Some(port) && fields.get(3) == Some(&ESTABLISHED)
+                })
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .count()
+}
+
 /// This process's resident memory, in bytes.
 fn rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -232,8 +257,19 @@ async fn clients_that_never_read_a_large_source_pin_no_memory_and_are_dropped() 
         grown >> 20
     );
     // The server gives up on them once nothing has moved for the idle timeout: each connection
-    // ends short of the whole body (reading any earlier would let it move again).
-    tokio::time::sleep(IDLE * 3).await;
+    // ends short of the whole body. Reading before the server has let go would let it move
+    // again, so the test waits (by the kernel's view of the server's sockets) until none of
+    // them is still established.
+    let port = server.running().http_addr.port();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while established_on(port) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} stalled readers still held after a minute",
+            established_on(port)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for stream in &mut readers {
         let got = read_to_close(stream).await.expect("a stalled reader is dropped");
         assert!(
