@@ -661,12 +661,17 @@ fn writer_loop(
     }
 }
 
-/// When the writer last took a group of several writes, as milliseconds since it started.
+/// When the writer last took crowded groups, as milliseconds since it started: the last
+/// `CROWDED_RUN`, newest first. One crowded group is chance (a few writers that happened to
+/// come at once); several within a moment are a flood.
 #[derive(Default)]
 struct Crowded {
     start: std::sync::OnceLock<Instant>,
-    last_ms: std::sync::atomic::AtomicU64,
+    last_ms: Mutex<[u64; CROWDED_RUN]>,
 }
+
+/// Crowded groups that must fall within the window for the writer to count as crowded.
+const CROWDED_RUN: usize = 3;
 
 impl Crowded {
     fn elapsed_ms(&self) -> u64 {
@@ -674,12 +679,15 @@ impl Crowded {
     }
 
     fn now(&self) {
-        self.last_ms.store(self.elapsed_ms(), Ordering::Relaxed);
+        let now = self.elapsed_ms();
+        let mut last = self.last_ms.lock().expect("crowded lock");
+        last.rotate_right(1);
+        last[0] = now;
     }
 
     fn within(&self, window: Duration) -> bool {
-        let last = self.last_ms.load(Ordering::Relaxed);
-        last != 0 && self.elapsed_ms().saturating_sub(last) <= window.as_millis() as u64
+        let oldest = self.last_ms.lock().expect("crowded lock")[CROWDED_RUN - 1];
+        oldest != 0 && self.elapsed_ms().saturating_sub(oldest) <= window.as_millis() as u64
     }
 }
 
@@ -849,6 +857,43 @@ mod tests {
         }
     }
 
+    /// Holds the writer busy while five writers queue up, so they commit as one group.
+    async fn crowded_group(store: &Store, round: usize) {
+        let (started, running) = tokio::sync::oneshot::channel();
+        let busy = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |_| {
+                        let _ = started.send(());
+                        std::thread::sleep(Duration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        // The writer is inside the busy job: whoever comes now waits for it, all together.
+        running.await.unwrap();
+        const KEYS: [[&str; 5]; CROWDED_RUN] = [
+            ["a", "b", "c", "d", "e"],
+            ["f", "g", "h", "i", "j"],
+            ["k", "l", "m", "n", "o"],
+        ];
+        let crowd: Vec<_> = KEYS[round]
+            .into_iter()
+            .map(|key| {
+                tokio::spawn({
+                    let store = store.clone();
+                    async move { store.write(insert_setting(key)).await }
+                })
+            })
+            .collect();
+        busy.await.unwrap().unwrap();
+        for write in crowd {
+            write.await.unwrap().unwrap();
+        }
+    }
+
     #[tokio::test]
     async fn background_writes_wait_for_a_quiet_writer_and_crowds_are_noticed() {
         let dir = tempfile::tempdir().unwrap();
@@ -862,37 +907,18 @@ mod tests {
             "one write at a time is no crowd"
         );
 
-        // Writers queueing up behind a busy writer are committed as one group: a crowd.
-        let busy = tokio::spawn({
-            let store = store.clone();
-            async move {
-                store
-                    .write(|_| {
-                        std::thread::sleep(Duration::from_millis(200));
-                        Ok(())
-                    })
-                    .await
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Writers queueing up behind a busy writer are committed as one group. One such group
+        // is chance; a run of them within the window is a crowd.
         let background = tokio::spawn({
             let store = store.clone();
             async move { store.write_in_background(insert_setting("later")).await }
         });
-        let crowd: Vec<_> = ["a", "b", "c", "d", "e"]
-            .into_iter()
-            .map(|key| {
-                tokio::spawn({
-                    let store = store.clone();
-                    async move { store.write(insert_setting(key)).await }
-                })
-            })
-            .collect();
-        busy.await.unwrap().unwrap();
-        for write in crowd {
-            write.await.unwrap().unwrap();
+        for round in 0..CROWDED_RUN {
+            assert!(!store.crowded(Duration::from_secs(3600)), "round {round}");
+            crowded_group(&store, round).await;
         }
         assert!(store.crowded(Duration::from_secs(3600)));
+        assert!(!store.crowded(Duration::ZERO), "the window counts");
         // The background write was not lost in the crowd: it follows once the writer is idle.
         tokio::time::timeout(Duration::from_secs(10), background)
             .await
