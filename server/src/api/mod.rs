@@ -129,25 +129,34 @@ async fn rate_limit(State(state): State<AppState>, mut request: Request, next: N
             request.extensions_mut().insert(caller);
             state.pro_rate_limiter.as_ref().map(|limiter| limiter.take(user))
         }
-        None => {
-            let ip = client_ip(
-                request.headers(),
-                request.extensions(),
-                &state.config.trusted_proxies,
-            );
-            state
-                .rate_limiter
-                .as_ref()
-                .zip(ip)
-                .map(|(limiter, ip)| limiter.check(ip))
-        }
+        None => client_verdict(&state, &request),
     };
     if let Some(Err(retry_after)) = verdict {
-        let mut error = ApiError::new(ErrorCode::RateLimited, "too many requests; slow down");
-        error.retry_after = Some(retry_after);
-        return error.into_response();
+        return too_many_requests(ErrorCode::RateLimited, retry_after);
     }
     next.run(request).await
+}
+
+/// The rate limit's verdict for the request's client IP: `None` when there is no limit (or no
+/// IP), else whether it may go on or how many seconds it must wait.
+fn client_verdict(state: &AppState, request: &Request) -> Option<Result<(), u64>> {
+    let ip = client_ip(
+        request.headers(),
+        request.extensions(),
+        &state.config.trusted_proxies,
+    );
+    state
+        .rate_limiter
+        .as_ref()
+        .zip(ip)
+        .map(|(limiter, ip)| limiter.check(ip))
+}
+
+/// 429 with the error `code` and `Retry-After: retry_after` seconds.
+fn too_many_requests(code: ErrorCode, retry_after: u64) -> Response {
+    let mut error = ApiError::new(code, "too many requests; slow down");
+    error.retry_after = Some(retry_after);
+    error.into_response()
 }
 
 /// The Pro user (and token) a valid Pro credential stands for.

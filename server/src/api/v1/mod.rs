@@ -92,23 +92,10 @@ pub async fn rate_limit(state: AppState, mut request: Request, next: Next) -> Re
             }
             state.pro_rate_limiter.as_ref().map(|limiter| limiter.take(user))
         }
-        None => {
-            let ip = super::client_ip(
-                request.headers(),
-                request.extensions(),
-                &state.config.trusted_proxies,
-            );
-            state
-                .rate_limiter
-                .as_ref()
-                .zip(ip)
-                .map(|(limiter, ip)| limiter.check(ip))
-        }
+        None => super::client_verdict(&state, &request),
     };
     if let Some(Err(retry_after)) = verdict {
-        let mut error = ApiError::new(ErrorCode::RateLimitExceeded, "too many requests; slow down");
-        error.retry_after = Some(retry_after);
-        return error.into_response();
+        return super::too_many_requests(ErrorCode::RateLimitExceeded, retry_after);
     }
     next.run(request).await
 }
