@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use mailcx_common::{MessageSummary, timestamp};
-use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -317,20 +317,7 @@ pub fn raw_location(
 /// `None` once the message is gone (its `seq` may then name another message: checked in the same
 /// transaction as the read).
 pub fn raw_piece(conn: &Connection, seq: i64, id: Uuid, range: Range<usize>) -> StoreResult<Option<Vec<u8>>> {
-    let tx = conn.unchecked_transaction()?;
-    let same = tx
-        .prepare_cached("SELECT 1 FROM messages WHERE seq = ?1 AND id = ?2")?
-        .exists(params![seq, id.to_string()])?;
-    if !same {
-        return Ok(None);
-    }
-    let blob = tx.blob_open(MAIN_DB, "message_contents", "raw", seq, true)?;
-    let end = range.end.min(blob.len());
-    let mut piece = vec![0; end.saturating_sub(range.start)];
-    blob.read_at_exact(&mut piece, range.start)?;
-    drop(blob);
-    tx.finish()?;
-    Ok(Some(piece))
+    super::blob_piece(conn, "messages", "message_contents", seq, id, range)
 }
 
 /// The exact bytes received for a mailbox's message.

@@ -661,6 +661,33 @@ fn writer_loop(
     }
 }
 
+/// Bytes `range` of the `raw` blob of row `seq` of `contents`, read without loading the rest,
+/// if row `seq` of `summaries` is still the one with `id` (a deleted row's `seq` may name
+/// another's bytes: checked in the same transaction as the read); `None` once it is gone.
+fn blob_piece(
+    conn: &Connection,
+    summaries: &'static str,
+    contents: &'static str,
+    seq: i64,
+    id: Uuid,
+    range: std::ops::Range<usize>,
+) -> StoreResult<Option<Vec<u8>>> {
+    let tx = conn.unchecked_transaction()?;
+    let same = tx
+        .prepare_cached(&format!("SELECT 1 FROM {summaries} WHERE seq = ?1 AND id = ?2"))?
+        .exists(rusqlite::params![seq, id.to_string()])?;
+    if !same {
+        return Ok(None);
+    }
+    let blob = tx.blob_open(rusqlite::MAIN_DB, contents, "raw", seq, true)?;
+    let end = range.end.min(blob.len());
+    let mut piece = vec![0; end.saturating_sub(range.start)];
+    blob.read_at_exact(&mut piece, range.start)?;
+    drop(blob);
+    tx.finish()?;
+    Ok(Some(piece))
+}
+
 /// When the writer last took crowded groups, as milliseconds since it started: the last
 /// `CROWDED_RUN`, newest first. One crowded group is chance (a few writers that happened to
 /// come at once); several within a moment are a flood.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use rusqlite::{Connection, MAIN_DB, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use super::StoreResult;
@@ -232,20 +232,7 @@ pub fn raw_location(conn: &Connection, id: Uuid, now: i64) -> StoreResult<Lookup
 /// `None` once the email is gone (checked in the same transaction as the read). The open
 /// inboxes' twin of `messages::raw_piece`.
 pub fn raw_piece(conn: &Connection, seq: i64, id: Uuid, range: Range<usize>) -> StoreResult<Option<Vec<u8>>> {
-    let tx = conn.unchecked_transaction()?;
-    let same = tx
-        .prepare_cached("SELECT 1 FROM open_messages WHERE seq = ?1 AND id = ?2")?
-        .exists(params![seq, id.to_string()])?;
-    if !same {
-        return Ok(None);
-    }
-    let blob = tx.blob_open(MAIN_DB, "open_contents", "raw", seq, true)?;
-    let end = range.end.min(blob.len());
-    let mut piece = vec![0; end.saturating_sub(range.start)];
-    blob.read_at_exact(&mut piece, range.start)?;
-    drop(blob);
-    tx.finish()?;
-    Ok(Some(piece))
+    super::blob_piece(conn, "open_messages", "open_contents", seq, id, range)
 }
 
 /// Deletes one email.
