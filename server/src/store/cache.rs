@@ -52,17 +52,24 @@ pub struct Generation {
     marker: PathBuf,
     /// The marker file as last seen (inode and modification time), or nothing.
     seen: Mutex<Option<(u64, i64, i64)>>,
+    /// Files renamed into the marker's directory, as inotify reports them: the marker is
+    /// replaced by a rename, so while none is reported there is nothing to stat. `None` where
+    /// inotify is not available; then the marker is looked at every time.
+    renames: Option<rustix::fd::OwnedFd>,
 }
 
 impl Generation {
     /// Follows the marker beside the database at `db`.
     pub fn new(db: &Path) -> Generation {
         let marker = marker_path(db);
+        // Watching first: a rename after this is reported, so nothing falls between.
+        let renames = watch_renames(&marker);
         let seen = Mutex::new(stat(&marker));
         Generation {
             counter: AtomicU64::new(0),
             marker,
             seen,
+            renames,
         }
     }
 
@@ -73,13 +80,43 @@ impl Generation {
 
     /// The current generation, moved on first if another process changed the database.
     pub fn current(&self) -> u64 {
-        let now = stat(&self.marker);
+        // Under the lock: a caller that finds the report taken by another waits for its bump.
         let mut seen = self.seen.lock().expect("marker lock");
-        if *seen != now {
-            *seen = now;
-            self.bump();
+        if self.renames.as_ref().is_none_or(reported) {
+            let now = stat(&self.marker);
+            if *seen != now {
+                *seen = now;
+                self.bump();
+            }
         }
         self.counter.load(Ordering::Acquire)
+    }
+}
+
+/// An inotify descriptor reporting files renamed into `marker`'s directory, if there is one.
+fn watch_renames(marker: &Path) -> Option<rustix::fd::OwnedFd> {
+    use rustix::fs::inotify;
+    let dir = match marker.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let fd = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).ok()?;
+    inotify::add_watch(&fd, dir, inotify::WatchFlags::MOVED_TO).ok()?;
+    Some(fd)
+}
+
+/// Whether inotify reported anything since it was last asked (reading the reports away). An
+/// error counts as a report: the marker is then looked at, never missed.
+fn reported(fd: &rustix::fd::OwnedFd) -> bool {
+    let mut buffer = [0u8; 4096];
+    let mut any = false;
+    loop {
+        match rustix::io::read(fd, &mut buffer) {
+            Ok(0) => return any,
+            Ok(_) => any = true,
+            Err(rustix::io::Errno::AGAIN) => return any,
+            Err(_) => return true,
+        }
     }
 }
 
@@ -129,6 +166,22 @@ mod tests {
             "a second change shows too"
         );
         generation.bump();
+        assert!(generation.current() > at);
+        let still = generation.current();
+        assert_eq!(generation.current(), still, "nothing changed, nothing moves");
+    }
+
+    #[test]
+    fn without_inotify_the_marker_is_looked_at_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let generation = Generation {
+            renames: None,
+            ..Generation::new(&db)
+        };
+        let at = generation.current();
+        assert_eq!(generation.current(), at);
+        mark_changed(&db).unwrap();
         assert!(generation.current() > at);
     }
 }
