@@ -767,8 +767,7 @@ impl ProArea {
                 (_, true) => "No mailboxes yet. Press n to create one.".into(),
                 (_, false) => "No mailbox matches the filter.".into(),
             };
-            let p = Paragraph::new(text).wrap(Wrap { trim: true }).block(block);
-            frame.render_widget(p, area);
+            render_empty(frame, area, block, text);
             return;
         }
         let narrow = area.width < 60;
@@ -804,12 +803,7 @@ impl ProArea {
             Constraint::Length(usage_width),
             Constraint::Length(10),
         ];
-        let mut state = TableState::default().with_selected(Some(self.selected[0].min(visible.len() - 1)));
-        let table = Table::new(rows, widths)
-            .block(block)
-            .row_highlight_style(theme::selected())
-            .highlight_symbol("› ");
-        frame.render_stateful_widget(table, area, &mut state);
+        render_table(frame, area, block, rows, &widths, self.selected[0]);
     }
 
     fn render_domains(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -819,7 +813,7 @@ impl ProArea {
                 None => format!("{} Loading…", ctx.spinner),
                 Some(_) => "No custom domains. Press a to add one.".into(),
             };
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            render_empty(frame, area, block, text);
             return;
         };
         let rows: Vec<Row> = domains
@@ -838,12 +832,7 @@ impl ProArea {
             })
             .collect();
         let widths = [Constraint::Fill(1), Constraint::Length(10), Constraint::Length(4)];
-        let mut state = TableState::default().with_selected(Some(self.selected[1].min(domains.len() - 1)));
-        let table = Table::new(rows, widths)
-            .block(block)
-            .row_highlight_style(theme::selected())
-            .highlight_symbol("› ");
-        frame.render_stateful_widget(table, area, &mut state);
+        render_table(frame, area, block, rows, &widths, self.selected[1]);
     }
 
     fn render_tokens(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -853,7 +842,7 @@ impl ProArea {
                 None => format!("{} Loading…", ctx.spinner),
                 Some(_) => "No API tokens. Press n to mint one.".into(),
             };
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            render_empty(frame, area, block, text);
             return;
         };
         let rows: Vec<Row> = tokens
@@ -873,12 +862,7 @@ impl ProArea {
             })
             .collect();
         let widths = [Constraint::Fill(1), Constraint::Length(16)];
-        let mut state = TableState::default().with_selected(Some(self.selected[2].min(tokens.len() - 1)));
-        let table = Table::new(rows, widths)
-            .block(block)
-            .row_highlight_style(theme::selected())
-            .highlight_symbol("› ");
-        frame.render_stateful_widget(table, area, &mut state);
+        render_table(frame, area, block, rows, &widths, self.selected[2]);
     }
 
     fn render_webhook(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -888,7 +872,7 @@ impl ProArea {
                 None => format!("{} Loading…", ctx.spinner),
                 Some(_) => "No webhook. Press n to have new mail POSTed to a URL.".into(),
             };
-            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+            render_empty(frame, area, block, text);
             return;
         };
         let (status, style) = match hook.status {
@@ -1000,6 +984,28 @@ fn records_of(d: &CustomDomain) -> Vec<ShowRow> {
         ok: None,
         answer: None,
     }]
+}
+
+/// A tab's list in its box, the selected row (clamped to the list) marked.
+fn render_table(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block,
+    rows: Vec<Row>,
+    widths: &[Constraint],
+    selected: usize,
+) {
+    let mut state = TableState::default().with_selected(Some(selected.min(rows.len().saturating_sub(1))));
+    let table = Table::new(rows, widths.to_vec())
+        .block(block)
+        .row_highlight_style(theme::selected())
+        .highlight_symbol("› ");
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// What a tab's box says while it has nothing to list: loading, or what to press.
+fn render_empty(frame: &mut Frame, area: Rect, block: Block, text: String) {
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
 }
 
 /// The rows of DNS records as the server gives them on add and verify.
