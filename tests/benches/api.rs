@@ -309,19 +309,7 @@ async fn run(timing: Timing) {
 /// A Pro user with `mailboxes` mailboxes; returns an API token of theirs.
 async fn pro_user_with_mailboxes(server: &TestServer, mailboxes: usize) -> String {
     let jwt = server.create_pro_user("bench@example.com").await;
-    let created = server
-        .http()
-        .post(server.endpoint("/pro/api/tokens"))
-        .bearer_auth(&jwt)
-        .json(&serde_json::json!({"name": "bench"}))
-        .send()
-        .await
-        .expect("minting a token");
-    assert_eq!(created.status(), StatusCode::CREATED.as_u16());
-    let token = created.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .expect("a token")
-        .to_string();
+    let token = server.mint_pro_token(&jwt, "bench").await;
     for i in 0..mailboxes {
         let body = serde_json::json!({"address": format!("pro{i}@mail.cx"), "password": PASSWORD});
         let response = server

@@ -161,6 +161,22 @@ impl TestServer {
         session["token"].as_str().expect("a token").to_string()
     }
 
+    /// Mints a `tm_pro_` API token named `name` with the Pro JWT `jwt`; returns its secret.
+    pub async fn mint_pro_token(&self, jwt: &str, name: &str) -> String {
+        let minted = self
+            .http
+            .post(self.endpoint("/pro/api/tokens"))
+            .bearer_auth(jwt)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .expect("the request reaches the server");
+        expect_json(minted, StatusCode::CREATED).await["token"]
+            .as_str()
+            .expect("a token")
+            .to_string()
+    }
+
     /// `POST path` with `body` as JSON, raw; the future borrows neither the server nor the body.
     pub fn post_json(&self, path: &str, body: &Value) -> impl Future<Output = Response> + use<> {
         let pending = self.http.post(self.endpoint(path)).json(body).send();

@@ -9,7 +9,6 @@ use mailcx_common::v1::{EmailList, InboxQuery};
 use mailcx_tests::mail::{deliver, text_message};
 use mailcx_tests::{TestServer, expect_error, expect_json};
 use reqwest::{Method, StatusCode};
-use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::support::{get, open_address, open_server, open_server_with, poll, send, subjects, v1};
@@ -207,18 +206,7 @@ async fn more_than_ten_waits_on_one_address_are_addr_busy() {
 async fn a_second_wait_with_one_api_token_is_token_busy() {
     let server = open_server(LONG_HOLD).await;
     let jwt = server.create_pro_user("waiter@example.org").await;
-    let minted = server
-        .http()
-        .post(server.endpoint("/pro/api/tokens"))
-        .bearer_auth(&jwt)
-        .json(&json!({"name": "poller"}))
-        .send()
-        .await
-        .unwrap();
-    let token = expect_json(minted, StatusCode::CREATED).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = server.mint_pro_token(&jwt, "poller").await;
     // Two waits with one token, on two addresses: one is refused, the other waits.
     let addresses = [open_address("token-a"), open_address("token-b")];
     let tasks: Vec<_> = addresses

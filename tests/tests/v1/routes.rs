@@ -265,18 +265,7 @@ async fn an_api_token_must_be_a_live_pro_token_and_lifts_the_rate_limit() {
     }
     // A Pro token, made before the IP's bucket runs dry (signing in counts against it).
     let jwt = server.create_pro_user("owner@example.org").await;
-    let minted = server
-        .http()
-        .post(server.endpoint("/pro/api/tokens"))
-        .bearer_auth(&jwt)
-        .json(&json!({"name": "v1"}))
-        .send()
-        .await
-        .unwrap();
-    let token = expect_json(minted, StatusCode::CREATED).await["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = server.mint_pro_token(&jwt, "v1").await;
     // Anonymous: burst 16 per IP, then 429 with Retry-After.
     let mut limited = None;
     for _ in 0..40 {
