@@ -99,7 +99,7 @@ impl Server {
         let dns = Arc::new(dns::Dns::new(config.dns_resolver));
         tracing::info!("custom domains are checked with {}", dns.source());
         let v1 = api::v1::V1State::new(&config);
-        let state = AppState {
+        let state = AppState::new(api::Shared {
             domains: Arc::new(api::domains_list(&config.domains)),
             rate_limiter: RateLimiter::new(config.rate_limit).map(Arc::new),
             // Off with the per-IP limit (`--rate-limit 0`), else the contract's Pro rate.
@@ -116,7 +116,8 @@ impl Server {
             shutdown: stopped.clone(),
             dns,
             v1,
-        };
+            pro_pages: Arc::default(),
+        });
         let webhook_outbox = smtp_context.webhooks.clone();
         let webhook_settings = webhooks::Settings::new(&state.config);
         tracing::info!("HTTP API listening on http://{http_addr}");

@@ -39,14 +39,33 @@ use crate::error::ApiError;
 use crate::events::Events;
 use crate::ratelimit::{CreationLimiter, RateLimiter};
 use crate::slots::Slots;
-use crate::store::Store;
+use crate::store::{Cache, Store};
 
 /// Largest JSON request body accepted (64 KiB).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared value, so the clone each extractor makes is one
+/// count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state of a server with these parts.
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of `AppState`.
+pub struct Shared {
     pub config: Arc<Config>,
     pub store: Store,
     pub auth: Arc<Auth>,
@@ -64,6 +83,8 @@ pub struct AppState {
     pub dns: Arc<crate::dns::Dns>,
     /// Open inboxes: the open domains and who waits on them.
     pub v1: Arc<v1::V1State>,
+    /// Pages of `GET /pro/api/accounts` as sent, by Pro user and page, while nothing is written.
+    pub pro_pages: Arc<Cache<(Uuid, u32), Bytes>>,
 }
 
 /// The whole API as one router.

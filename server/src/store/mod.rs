@@ -5,6 +5,7 @@
 
 pub mod accounts;
 mod cache;
+pub use cache::Cache;
 pub mod domains;
 pub mod messages;
 mod migrations;
@@ -27,8 +28,8 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use self::accounts::Account;
+use self::cache::Generation;
 pub use self::cache::mark_changed;
-use self::cache::{Cache, Generation};
 use self::pro::{ProUser, StoredToken};
 use self::space::Space;
 
@@ -207,8 +208,6 @@ pub struct Store {
     pro_tokens: Arc<Cache<[u8; 32], Option<StoredToken>>>,
     /// Pro users as last read.
     pro_users: Arc<Cache<Uuid, Option<ProUser>>>,
-    /// Pages of a Pro user's mailboxes as last read, by user and page.
-    owned_pages: Arc<Cache<(Uuid, u32), Vec<Account>>>,
     space: Arc<Space>,
 }
 
@@ -304,7 +303,6 @@ impl Store {
             accounts: Arc::default(),
             pro_tokens: Arc::default(),
             pro_users: Arc::default(),
-            owned_pages: Arc::default(),
             space,
         })
     }
@@ -456,18 +454,10 @@ impl Store {
         Ok(found)
     }
 
-    /// Page `page` of a Pro user's mailboxes, from memory when nothing was written since it was
-    /// read.
-    pub async fn owned_accounts(&self, user_id: Uuid, page: u32) -> StoreResult<Vec<Account>> {
-        let generation = self.generation.current();
-        if let Some(found) = self.owned_pages.get(&(user_id, page), generation) {
-            return Ok(found);
-        }
-        let found = self
-            .read(move |conn| accounts::owned_page(conn, user_id, page))
-            .await?;
-        self.owned_pages.put((user_id, page), generation, found.clone());
-        Ok(found)
+    /// The generation of what is written now: a value remembered at it (`Cache`) is exact while
+    /// this stays the same. Read it before the query whose result is remembered.
+    pub fn generation(&self) -> u64 {
+        self.generation.current()
     }
 
     /// The Pro user with this id, from memory when nothing was written since it was read.

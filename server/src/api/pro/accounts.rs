@@ -2,8 +2,11 @@
 //! credential): list, delete, reset a password, read the messages. Another user's mailbox, an
 //! anonymous one, or an id that is not a UUID is 404, like one that does not exist.
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, put};
 use axum::{Json, Router};
 use mailcx_common::{
@@ -45,14 +48,29 @@ async fn ensure_owned(state: &AppState, user_id: Uuid, id: Uuid) -> ApiResult<()
         .ok_or_else(no_mailbox)
 }
 
-/// `GET /pro/api/accounts?page=N`: 100 a page, newest first.
-async fn list(
-    State(state): State<AppState>,
-    Pro(caller): Pro,
-    Page(page): Page,
-) -> ApiResult<Json<ProAccountList>> {
-    let user_id = caller.user.id;
-    let rows = state.store.owned_accounts(user_id, page).await?;
+/// `GET /pro/api/accounts?page=N`: 100 a page, newest first. A page is kept as sent while
+/// nothing is written: listing is what dashboards and scripts poll.
+async fn list(State(state): State<AppState>, Pro(caller): Pro, Page(page): Page) -> ApiResult<Response> {
+    let key = (caller.user.id, page);
+    // Read before the query: a write that lands meanwhile makes the kept page stale at once.
+    let generation = state.store.generation();
+    let body = match state.pro_pages.get(&key, generation) {
+        Some(body) => body,
+        None => {
+            let body = render_page(&state, key).await?;
+            state.pro_pages.put(key, generation, body.clone());
+            body
+        }
+    };
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The JSON of page `page` of `user_id`'s mailboxes, read from the database.
+async fn render_page(state: &AppState, (user_id, page): (Uuid, u32)) -> ApiResult<Bytes> {
+    let rows = state
+        .store
+        .read(move |conn| accounts::owned_page(conn, user_id, page))
+        .await?;
     let accounts = rows
         .into_iter()
         .map(|account| ProAccount {
@@ -65,7 +83,9 @@ async fn list(
             unread: account.unread,
         })
         .collect();
-    Ok(Json(ProAccountList { accounts, page }))
+    let list = ProAccountList { accounts, page };
+    let json = serde_json::to_vec(&list).map_err(ApiError::internal)?;
+    Ok(Bytes::from(json))
 }
 
 /// `DELETE /pro/api/accounts/{id}` → 204: the mailbox and its mail, as `DELETE /api/account`
