@@ -103,12 +103,15 @@ pub async fn deliver(
                 .collect();
             let (outcomes, open_outcomes) = store_copies(conn, &copies, &open_copies, open_quota)?;
             // The owner's webhook events, in this same transaction: a 250 always leads to them.
-            let stored = copies.iter().zip(mailboxes.iter()).zip(&outcomes);
             // Only a Pro user's mailbox can have a webhook: the others skip the lookup.
-            let stored = stored.filter(|((_, (_, recipient)), outcome)| {
-                **outcome == Delivery::Stored && recipient.owner_id.is_some()
-            });
-            let queued = webhooks::enqueue_for_recipients(conn, stored.map(|((copy, _), _)| copy))?;
+            let owned = mailboxes
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|((id, recipient), outcome)| {
+                    let owner = recipient.owner_id.filter(|_| *outcome == Delivery::Stored)?;
+                    Some((owner, *id))
+                });
+            let queued = webhooks::enqueue_for_recipients(conn, owned)?;
             // Back in the recipients' order.
             let (mut outcomes, mut open_outcomes) = (outcomes.into_iter(), open_outcomes.into_iter());
             let all: Vec<Delivery> = targets
