@@ -12,7 +12,7 @@ use crate::mail;
 use crate::store::StoreResult;
 use crate::store::messages::{self, Delivery, NewMessage};
 use crate::store::open::{self, NewOpenEmail};
-use crate::store::webhooks;
+use crate::store::{accounts, webhooks};
 
 /// The answer while the disk is full: a temporary failure the sender retries later.
 const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
@@ -58,6 +58,7 @@ pub async fn deliver(
     let expires_at = (!context.retention.is_zero()).then(|| now + context.retention.as_secs() as i64);
     let open_expires_at = now + context.open_retention.as_secs() as i64;
     let open_quota = context.open_quota;
+    let max_size = context.max_message_size as i64;
     // v7 ids are time-ordered, so ids sort like arrivals. An open inbox's ids are all that
     // guards its mail, so theirs carry the most random bits.
     let targets: Arc<Vec<(Uuid, Recipient)>> = Arc::new(
@@ -69,7 +70,7 @@ pub async fn deliver(
 
     let write = {
         let (raw, parsed, targets, sender) = (raw.clone(), parsed.clone(), targets.clone(), sender.clone());
-        context.store.write(move |conn| {
+        context.store.write_mail(move |conn| {
             let (opens, mailboxes): (Vec<_>, Vec<_>) = targets.iter().partition(|(_, r)| r.open);
             let copies: Vec<NewMessage<'_>> = mailboxes
                 .iter()
@@ -112,6 +113,16 @@ pub async fn deliver(
                     Some((owner, *id))
                 });
             let queued = webhooks::enqueue_for_recipients(conn, owned)?;
+            // Mailboxes this left with less room than a message may need: what RCPT remembers
+            // of them must be read again, so a full one is refused at RCPT.
+            let mut nearly_full = Vec::new();
+            for ((_, recipient), outcome) in mailboxes.iter().zip(&outcomes) {
+                if *outcome == Delivery::Stored
+                    && accounts::room(conn, recipient.account_id)?.is_none_or(|room| room < max_size)
+                {
+                    nearly_full.push(recipient.account_id);
+                }
+            }
             // Back in the recipients' order.
             let (mut outcomes, mut open_outcomes) = (outcomes.into_iter(), open_outcomes.into_iter());
             let all: Vec<Delivery> = targets
@@ -125,11 +136,12 @@ pub async fn deliver(
                     next.unwrap_or(Delivery::Withheld)
                 })
                 .collect();
-            Ok((all, queued))
+            Ok((all, queued, nearly_full))
         })
     };
     let outcomes = match write.await {
-        Ok((outcomes, queued)) => {
+        Ok((outcomes, queued, nearly_full)) => {
+            context.store.forget_recipients_of(&nearly_full);
             if queued > 0 {
                 context.webhooks.queued();
             }

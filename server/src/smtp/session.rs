@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::deliver::{self, Recipient};
 use super::{MAX_LINE, SmtpContext};
-use crate::store::{accounts, domains, open};
+use crate::store::open;
 
 /// Permanent failures (5xx replies) in a row before the connection is dropped.
 const MAX_ERRORS: u32 = 20;
@@ -402,13 +402,7 @@ impl Session {
             Ok(address) => address,
             Err(reply) => return reply,
         };
-        let lookup = address.clone();
-        let account = match self
-            .context
-            .store
-            .read(move |conn| accounts::for_recipient(conn, &lookup))
-            .await
-        {
+        let account = match self.context.store.recipient(&address).await {
             Ok(Some(account)) => account,
             Ok(None) => return self.open_recipient(address).await,
             Err(e) => {
@@ -479,13 +473,7 @@ impl Session {
             Err(AddressError::UnknownDomain(domain)) => domain,
             Err(e) => return Err(refused(e)),
         };
-        let lookup = domain.clone();
-        match self
-            .context
-            .store
-            .read(move |conn| domains::verified_owner(conn, &lookup))
-            .await
-        {
+        match self.context.store.verified_domain(&domain).await {
             Ok(Some(_)) => validate::normalize_address(address, &[domain]).map_err(refused),
             // A pending domain's mail is refused like an unknown domain's.
             Ok(None) => Err("550 5.1.1 No such mailbox here".into()),

@@ -3,6 +3,7 @@
 //! this server bump a generation; the operator's commands (`mailcx-server user ...`), which write
 //! from another process, replace a marker file beside the database, whose change bumps it too.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::os::unix::fs::MetadataExt;
@@ -28,7 +29,11 @@ impl<K: Eq + Hash, V: Clone> Default for Cache<K, V> {
 
 impl<K: Eq + Hash, V: Clone> Cache<K, V> {
     /// The value read at `generation`, if it was.
-    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+    pub fn get<Q>(&self, key: &Q, generation: u64) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = self.entries.lock().expect("cache lock");
         match entries.get(key) {
             Some((seen, value)) if *seen == generation => Some(value.clone()),
@@ -44,11 +49,22 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
         }
         entries.insert(key, (generation, value));
     }
+
+    /// Keeps only the values for which `keep` is true.
+    pub fn retain(&self, mut keep: impl FnMut(&V) -> bool) {
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .retain(|_, (_, value)| keep(value));
+    }
 }
 
 /// The generation of what is written: bumped by this server's writes and by a changed marker.
 pub struct Generation {
     counter: AtomicU64,
+    /// Moved on by every write except mail being stored: what decides where mail goes (which
+    /// addresses and domains exist, and whose they are) is exact while this holds.
+    directory: AtomicU64,
     marker: PathBuf,
     /// The marker file as last seen (inode and modification time), or nothing.
     seen: Mutex<Option<(u64, i64, i64)>>,
@@ -67,19 +83,39 @@ impl Generation {
         let seen = Mutex::new(stat(&marker));
         Generation {
             counter: AtomicU64::new(0),
+            directory: AtomicU64::new(0),
             marker,
             seen,
             renames,
         }
     }
 
-    /// Moves the generation on (a write of this server).
+    /// Moves the generation on (a write of this server), the directory's too.
     pub fn bump(&self) {
+        self.directory.fetch_add(1, Ordering::Release);
+        self.counter.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves the generation on for a write that only stored mail: the directory stays.
+    pub fn bump_mail(&self) {
         self.counter.fetch_add(1, Ordering::Release);
     }
 
     /// The current generation, moved on first if another process changed the database.
     pub fn current(&self) -> u64 {
+        self.follow_marker();
+        self.counter.load(Ordering::Acquire)
+    }
+
+    /// The current generation of the directory (see `directory`), moved on first if another
+    /// process changed the database.
+    pub fn directory(&self) -> u64 {
+        self.follow_marker();
+        self.directory.load(Ordering::Acquire)
+    }
+
+    /// Bumps the generation when another process replaced the marker since the last look.
+    fn follow_marker(&self) {
         // Under the lock: a caller that finds the report taken by another waits for its bump.
         let mut seen = self.seen.lock().expect("marker lock");
         if self.renames.as_ref().is_none_or(reported) {
@@ -89,7 +125,6 @@ impl Generation {
                 self.bump();
             }
         }
-        self.counter.load(Ordering::Acquire)
     }
 }
 

@@ -18,7 +18,7 @@ pub mod webhooks;
 use std::fs::{File, TryLockError};
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,8 +35,6 @@ use self::space::Space;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
-/// How long a reader looks for the next read before it sleeps.
-const READER_LINGER: Duration = Duration::from_micros(50);
 /// Reads queued for one reader before the next reader is woken.
 const READER_SPILL: usize = 8;
 /// Reader threads, each with its own read-only connection: one per core, 2 to 4.
@@ -127,6 +125,8 @@ trait WriteJob: Send {
     /// Runs the job; true when it failed for want of disk room.
     fn run(&mut self, conn: &Connection) -> bool;
     fn finish(self: Box<Self>, committed: Result<(), GroupFailure>);
+    /// Whether the job only stores mail (see `Store::write_mail`).
+    fn mail_only(&self) -> bool;
 }
 
 /// Why a group did not commit.
@@ -140,6 +140,7 @@ struct Job<F, R> {
     f: Option<F>,
     result: Option<StoreResult<R>>,
     reply: oneshot::Sender<StoreResult<R>>,
+    mail_only: bool,
 }
 
 impl<F, R> WriteJob for Job<F, R>
@@ -182,6 +183,10 @@ where
         };
         let _ = self.reply.send(result);
     }
+
+    fn mail_only(&self) -> bool {
+        self.mail_only
+    }
 }
 
 enum Command {
@@ -208,6 +213,10 @@ pub struct Store {
     pro_tokens: Arc<Cache<[u8; 32], Option<StoredToken>>>,
     /// Pro users as last read.
     pro_users: Arc<Cache<Uuid, Option<ProUser>>>,
+    /// The mailbox of each RCPT address as last read, at the directory's generation.
+    recipients: Arc<Cache<String, Option<Account>>>,
+    /// Verified custom domains (id, owner) as last read, at the directory's generation.
+    verified_domains: Arc<Cache<String, Option<(Uuid, Uuid)>>>,
     space: Arc<Space>,
 }
 
@@ -258,7 +267,12 @@ impl Store {
             reason: e.to_string(),
         };
         let (writer, commands) = mpsc::channel();
-        let (commits, committed) = mpsc::channel();
+        let (sender, committed) = mpsc::channel();
+        let asked = Arc::new(AtomicBool::new(false));
+        let commits = CommitNotice {
+            sender,
+            asked: asked.clone(),
+        };
         let generation = Arc::new(Generation::new(path));
         let bumps = generation.clone();
         let crowded = Arc::new(Crowded::default());
@@ -271,7 +285,7 @@ impl Store {
         let checkpoint_space = space.clone();
         let checkpointer = std::thread::Builder::new()
             .name("mailcx-store-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpoint_conn, committed, &checkpoint_space))
+            .spawn(move || checkpoint_loop(checkpoint_conn, committed, &asked, &checkpoint_space))
             .map_err(spawn_error)?;
         let mut readers = Vec::new();
         let mut reader_threads = Vec::new();
@@ -303,6 +317,8 @@ impl Store {
             accounts: Arc::default(),
             pro_tokens: Arc::default(),
             pro_users: Arc::default(),
+            recipients: Arc::default(),
+            verified_domains: Arc::default(),
             space,
         })
     }
@@ -370,7 +386,18 @@ impl Store {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.queue_write(f, Command::Write).await
+        self.queue_write(f, Command::Write, false).await
+    }
+
+    /// Like `write`, for a write that only stores mail (messages, their mailboxes' room used,
+    /// their webhook events): it leaves which addresses and domains exist, and whose they are,
+    /// as they were, so what SMTP remembers of recipients stays good (`Store::recipient`).
+    pub async fn write_mail<R, F>(&self, f: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.queue_write(f, Command::Write, true).await
     }
 
     /// Whether writes have been crowding in (groups of `CROWDED_GROUP` or more) within `window`:
@@ -387,11 +414,16 @@ impl Store {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.queue_write(f, Command::Background).await
+        self.queue_write(f, Command::Background, false).await
     }
 
     /// Queues `f` for the writer as `command` says; resolves with its result once committed.
-    async fn queue_write<R, F>(&self, f: F, command: fn(Box<dyn WriteJob>) -> Command) -> StoreResult<R>
+    async fn queue_write<R, F>(
+        &self,
+        f: F,
+        command: fn(Box<dyn WriteJob>) -> Command,
+        mail_only: bool,
+    ) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
@@ -401,6 +433,7 @@ impl Store {
             f: Some(f),
             result: None,
             reply,
+            mail_only,
         };
         self.writer
             .send(command(Box::new(job)))
@@ -458,6 +491,48 @@ impl Store {
     /// this stays the same. Read it before the query whose result is remembered.
     pub fn generation(&self) -> u64 {
         self.generation.current()
+    }
+
+    /// The mailbox mail for `address` goes to (`accounts::for_recipient`), from memory while
+    /// no mailbox or domain changed since it was read: RCPT asks it for every message. Mail
+    /// stored since may make its room used lag behind; that changes no RCPT answer while the
+    /// mailbox has room for the largest message, and a delivery that leaves less than that
+    /// drops it (`forget_recipients_of`). The delivery checks room again when it stores.
+    pub async fn recipient(&self, address: &str) -> StoreResult<Option<Account>> {
+        let generation = self.generation.directory();
+        if let Some(found) = self.recipients.get(address, generation) {
+            return Ok(found);
+        }
+        let lookup = address.to_string();
+        let found = self
+            .read(move |conn| accounts::for_recipient(conn, &lookup))
+            .await?;
+        self.recipients
+            .put(address.to_string(), generation, found.clone());
+        Ok(found)
+    }
+
+    /// Drops what `recipient` remembers of these mailboxes, under any of their addresses.
+    pub fn forget_recipients_of(&self, accounts: &[Uuid]) {
+        if !accounts.is_empty() {
+            self.recipients
+                .retain(|found| found.as_ref().is_none_or(|a| !accounts.contains(&a.id)));
+        }
+    }
+
+    /// The verified custom domain `domain` as (id, owner) (`domains::verified_owner`), from
+    /// memory while no mailbox or domain changed since it was read.
+    pub async fn verified_domain(&self, domain: &str) -> StoreResult<Option<(Uuid, Uuid)>> {
+        let generation = self.generation.directory();
+        if let Some(found) = self.verified_domains.get(domain, generation) {
+            return Ok(found);
+        }
+        let lookup = domain.to_string();
+        let found = self
+            .read(move |conn| domains::verified_owner(conn, &lookup))
+            .await?;
+        self.verified_domains.put(domain.to_string(), generation, found);
+        Ok(found)
     }
 
     /// The Pro user with this id, from memory when nothing was written since it was read.
@@ -558,7 +633,7 @@ fn classify_open_error(path: &Path, error: rusqlite::Error) -> StoreError {
 fn writer_loop(
     conn: Connection,
     commands: mpsc::Receiver<Command>,
-    commits: mpsc::Sender<()>,
+    commits: CommitNotice,
     generation: Arc<Generation>,
     space: Arc<Space>,
     crowded: &Crowded,
@@ -575,7 +650,7 @@ fn writer_loop(
         }
         // After a full disk too: a checkpoint lets the WAL start over in the room it has.
         if committed || disk_full {
-            let _ = commits.send(());
+            commits.send();
         }
     };
     while !closing {
@@ -755,7 +830,11 @@ fn commit_group(
         disk_full |= failure.disk_full;
         tracing::error!("write transaction failed: {}", failure.reason);
     }
-    generation.bump();
+    if committed.is_ok() && batch.iter().all(|job| job.mail_only()) {
+        generation.bump_mail();
+    } else {
+        generation.bump();
+    }
     for job in batch.drain(..) {
         job.finish(committed.clone());
     }
@@ -766,7 +845,23 @@ fn commit_group(
 /// writer is gone. With nothing committed it sleeps: an idle server never wakes. Once the WAL
 /// passes `WAL_RESTART_BYTES`, or the disk is short of room, the checkpoint makes the WAL start
 /// over, so it stays bounded under any load.
-fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, space: &Space) {
+/// Tells the checkpointer that something was committed: once per checkpoint, however many
+/// commits come before it, so a stream of commits does not wake it once each.
+struct CommitNotice {
+    sender: mpsc::Sender<()>,
+    /// Set when told, cleared by the checkpointer just before it checkpoints.
+    asked: Arc<AtomicBool>,
+}
+
+impl CommitNotice {
+    fn send(&self) {
+        if !self.asked.swap(true, Ordering::AcqRel) {
+            let _ = self.sender.send(());
+        }
+    }
+}
+
+fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, asked: &AtomicBool, space: &Space) {
     let page_size: i64 = conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap_or(4096);
@@ -784,6 +879,9 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, space: &Spac
                 }
             }
         }
+        // Cleared first: a commit from now on asks for the next checkpoint; one before it is
+        // covered by this one.
+        asked.store(false, Ordering::Release);
         // PASSIVE copies what it can without holding anyone up. Readers that are always busy
         // keep the WAL from starting over, though: once it holds more than the limit (or the
         // disk is short), RESTART waits a moment for them, and the next commit starts over.
@@ -806,14 +904,11 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, space: &Spac
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-/// A reader thread: runs queued reads on its connection until told to stop.
+/// A reader thread: runs queued reads on its connection until told to stop. It sleeps as soon
+/// as its queue is empty: looking for the next read a moment longer costs the CPU that the
+/// sessions and the writer need far more than a wake-up costs the next read.
 fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
-    let mut back_to_back = false;
-    loop {
-        let Ok((command, quick)) = next_read(&reads, back_to_back) else {
-            return;
-        };
-        back_to_back = quick;
+    while let Ok(command) = reads.recv() {
         match command {
             ReadCommand::Read(job) => {
                 if std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))).is_err() {
@@ -823,29 +918,6 @@ fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
             ReadCommand::Stop => return,
         }
     }
-}
-
-/// The next read, and whether it came within `READER_LINGER`. When reads have been coming
-/// back to back, the reader looks for the next one briefly before sleeping, since a sleeping
-/// reader costs every read a wake-up; when they come further apart it sleeps at once and
-/// leaves the CPU to others.
-fn next_read(
-    reads: &mpsc::Receiver<ReadCommand>,
-    linger: bool,
-) -> Result<(ReadCommand, bool), mpsc::RecvError> {
-    let started = Instant::now();
-    loop {
-        match reads.try_recv() {
-            Ok(command) => return Ok((command, true)),
-            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
-            Err(mpsc::TryRecvError::Empty) if linger && started.elapsed() < READER_LINGER => {
-                std::hint::spin_loop()
-            }
-            Err(mpsc::TryRecvError::Empty) => break,
-        }
-    }
-    let command = reads.recv()?;
-    Ok((command, started.elapsed() < READER_LINGER))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use mailcx_common::{EmailReceived, WebhookEvent, WebhookStatus, timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::messages::NewMessage;
 use super::{StoreError, StoreResult};
 
 /// The only event type there is.

@@ -735,3 +735,47 @@ async fn one_client_cannot_take_every_connection() {
     other.reply().await.assert_code(220);
     other.expect("EHLO other.example", 250).await;
 }
+
+/// RCPT answers from what it remembers of each address; a mailbox made or deleted meanwhile,
+/// and mail that leaves a mailbox short of room, must show in the very next answer.
+#[tokio::test]
+async fn rcpt_answers_follow_mailboxes_made_deleted_and_filled() {
+    let server = TestServer::start_with(|c| {
+        c.quota = 20_000;
+        c.max_message_size = 4_000;
+    })
+    .await;
+    let mut smtp = Smtp::open(server.smtp_addr()).await;
+    smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+    smtp.command("RCPT TO:<late@mail.cx>")
+        .await
+        .assert_status(550, "5.1.1");
+    let (_, late) = server.create_mailbox("late").await;
+    smtp.expect("RCPT TO:<late@mail.cx>", 250).await;
+    smtp.expect("RSET", 250).await;
+    late.delete_account().await.unwrap();
+    smtp.expect(&format!("MAIL FROM:<{FROM}>"), 250).await;
+    smtp.command("RCPT TO:<late@mail.cx>")
+        .await
+        .assert_status(550, "5.1.1");
+    smtp.expect("RSET", 250).await;
+
+    // Six messages of 3,000 bytes leave 2,000 of 20,000: less than a message may need.
+    let (_, filling) = server.create_mailbox("filling").await;
+    for i in 0..6 {
+        let message = message_of_size(FROM, "filling@mail.cx", &format!("part {i}"), 3_000);
+        smtp.expect(&format!("MAIL FROM:<{FROM}> SIZE=3000"), 250).await;
+        smtp.expect("RCPT TO:<filling@mail.cx>", 250).await;
+        smtp.data(&message).await.assert_code(250);
+    }
+    assert_eq!(used(&filling).await, 18_000);
+    smtp.expect(&format!("MAIL FROM:<{FROM}> SIZE=3000"), 250).await;
+    smtp.command("RCPT TO:<filling@mail.cx>")
+        .await
+        .assert_status(552, "5.2.2");
+    smtp.expect("RSET", 250).await;
+    // Room made again shows at once too.
+    filling.delete_all_messages().await.unwrap();
+    smtp.expect(&format!("MAIL FROM:<{FROM}> SIZE=3000"), 250).await;
+    smtp.expect("RCPT TO:<filling@mail.cx>", 250).await;
+}
