@@ -160,6 +160,7 @@ pub async fn list(
         }
         Some(None) => Vec::new(),
         Some(Some(matching)) => {
+            state.store.index_waiting_mail().await?;
             state
                 .store
                 .read(move |conn| messages::search(conn, account.id, &matching, page, now()))

@@ -45,6 +45,9 @@ fn reader_count() -> usize {
 }
 /// How long a statement waits for a lock held by another process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Stored messages waiting for the search index that make the next group index them; fewer
+/// wait for the writer to be idle a moment (`BACKGROUND_IDLE`) or for a search.
+const INDEX_BATCH: usize = 256;
 /// Longest a group waits for writers expected back (see `writer_loop`).
 const GATHER_WAIT: Duration = Duration::from_micros(500);
 /// How long the writer must have had nothing else to do before background writes run alone.
@@ -207,6 +210,8 @@ pub struct Store {
     generation: Arc<Generation>,
     /// When the writer last committed a crowded group (see `Store::crowded`).
     crowded: Arc<Crowded>,
+    /// Stored messages whose rows wait for the search index (`messages::index_deferred`).
+    unindexed: Arc<AtomicUsize>,
     /// Accounts as last read: lets the token check on every request skip the database.
     accounts: Arc<Cache<Uuid, Account>>,
     /// Pro credentials as last read, by token hash.
@@ -255,12 +260,21 @@ impl Store {
         }
         let lock = lock_database(path)?;
         let space = Arc::new(Space::open(path));
+        // A clean stop removes the WAL; one left over means the process died.
+        let unclean_stop = wal_path(path).metadata().is_ok_and(|m| m.len() > 0);
         let mut conn = open_connection(path, false)?;
         migrations::run(&mut conn, path)?;
         // Checkpoints run on their own thread so a commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         messages::defer_indexing(&conn)?;
+        if unclean_stop {
+            // Index rows wait in memory: mail stored just before the stop may lack them.
+            let missed = messages::index_missed(&conn, |raw| crate::mail::summarize(raw).search_text)?;
+            if missed > 0 {
+                tracing::warn!("indexed {missed} messages for search that the last stop left out");
+            }
+        }
         let checkpoint_conn = open_connection(path, false)?;
         let spawn_error = |e: std::io::Error| StoreError::Open {
             path: path.to_path_buf(),
@@ -278,9 +292,21 @@ impl Store {
         let crowded = Arc::new(Crowded::default());
         let writer_crowded = crowded.clone();
         let writer_space = space.clone();
+        let unindexed = Arc::new(AtomicUsize::new(0));
+        let writer_unindexed = unindexed.clone();
         let writer_thread = std::thread::Builder::new()
             .name("mailcx-store-writer".into())
-            .spawn(move || writer_loop(conn, commands, commits, bumps, writer_space, &writer_crowded))
+            .spawn(move || {
+                writer_loop(
+                    conn,
+                    commands,
+                    commits,
+                    bumps,
+                    writer_space,
+                    &writer_crowded,
+                    &writer_unindexed,
+                )
+            })
             .map_err(spawn_error)?;
         let checkpoint_space = space.clone();
         let checkpointer = std::thread::Builder::new()
@@ -314,6 +340,7 @@ impl Store {
             })),
             generation,
             crowded,
+            unindexed,
             accounts: Arc::default(),
             pro_tokens: Arc::default(),
             pro_users: Arc::default(),
@@ -398,6 +425,15 @@ impl Store {
         R: Send + 'static,
     {
         self.queue_write(f, Command::Write, true).await
+    }
+
+    /// Moves mail still waiting for the search index into it, so that a search that follows
+    /// sees every message acknowledged before it.
+    pub async fn index_waiting_mail(&self) -> StoreResult<()> {
+        if self.unindexed.load(Ordering::Acquire) == 0 {
+            return Ok(());
+        }
+        self.write_mail(|conn| Ok(messages::index_deferred(conn)?)).await
     }
 
     /// Whether writes have been crowding in (groups of `CROWDED_GROUP` or more) within `window`:
@@ -562,6 +598,13 @@ pub fn open_for_admin(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
+/// The write-ahead log beside the database at `path`.
+fn wal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
 /// Takes `<db>.lock`, so a second server cannot open the same database while this one runs (its
 /// caches would not see the other's writes). The operator's commands do not take it: they mark
 /// their changes with `mark_changed`.
@@ -637,14 +680,15 @@ fn writer_loop(
     generation: Arc<Generation>,
     space: Arc<Space>,
     crowded: &Crowded,
+    unindexed: &AtomicUsize,
 ) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
     let mut background: Vec<Box<dyn WriteJob>> = Vec::new();
     let mut background_since = Instant::now();
     let mut last_group = 1;
     let mut closing = false;
-    let commit = |batch: &mut Vec<Box<dyn WriteJob>>| {
-        let (committed, disk_full) = commit_group(&conn, batch, &generation);
+    let commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool| {
+        let (committed, disk_full) = commit_group(&conn, batch, &generation, index, unindexed);
         if disk_full {
             space.disk_full();
         }
@@ -654,13 +698,13 @@ fn writer_loop(
         }
     };
     while !closing {
-        let first = if background.is_empty() {
+        let first = if background.is_empty() && unindexed.load(Ordering::Acquire) == 0 {
             commands.recv().map_err(|_| ())
         } else {
             match commands.recv_timeout(BACKGROUND_IDLE) {
                 Ok(command) => Ok(command),
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    commit(&mut background);
+                    commit(&mut background, true);
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
@@ -715,11 +759,11 @@ fn writer_loop(
         if !background.is_empty() && background_since.elapsed() >= BACKGROUND_MAX_WAIT {
             batch.append(&mut background);
         }
-        commit(&mut batch);
+        commit(&mut batch, unindexed.load(Ordering::Acquire) >= INDEX_BATCH);
     }
-    // Closing: what waits in the background is committed too.
-    if !background.is_empty() {
-        commit(&mut background);
+    // Closing: what waits in the background, and for the search index, is committed too.
+    if !background.is_empty() || unindexed.load(Ordering::Acquire) > 0 {
+        commit(&mut background, true);
     }
     if let Err((_, e)) = conn.close() {
         tracing::error!("closing the database: {e}");
@@ -783,13 +827,16 @@ impl Crowded {
     }
 }
 
-/// Runs the jobs in one transaction and tells each the outcome; returns whether it committed and
-/// whether anything found the disk full. The generation moves on before anyone is answered, so
-/// no cached read can outlive the write.
+/// Runs the jobs in one transaction, with the mail waiting for the search index when `index`,
+/// and tells each the outcome; returns whether it committed and whether anything found the disk
+/// full. The generation, and the count of mail waiting for the index, move on before anyone is
+/// answered, so no cached read can outlive the write and a search sees the mail it must index.
 fn commit_group(
     conn: &Connection,
     batch: &mut Vec<Box<dyn WriteJob>>,
     generation: &Generation,
+    index: bool,
+    unindexed: &AtomicUsize,
 ) -> (bool, bool) {
     let mut disk_full = false;
     let failure = |e: rusqlite::Error| GroupFailure {
@@ -815,14 +862,16 @@ fn commit_group(
                     disk_full,
                 })
             } else {
-                // The group's index rows go in here, outside the jobs' savepoints: one FTS5
-                // flush per commit instead of one per job.
-                messages::index_deferred(conn)
-                    .and_then(|()| conn.execute_batch("COMMIT"))
-                    .map_err(|e| {
-                        let _ = conn.execute_batch("ROLLBACK");
-                        failure(e)
-                    })
+                // Outside the jobs' savepoints: one FTS5 flush for all the waiting rows.
+                let indexed = if index {
+                    messages::index_deferred(conn)
+                } else {
+                    Ok(())
+                };
+                indexed.and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    failure(e)
+                })
             }
         }
     };
@@ -830,6 +879,9 @@ fn commit_group(
         disk_full |= failure.disk_full;
         tracing::error!("write transaction failed: {}", failure.reason);
     }
+    // Rolled back with the group when it failed: counted again either way.
+    let waiting = messages::waiting_for_index(conn).unwrap_or(INDEX_BATCH);
+    unindexed.store(waiting, Ordering::Release);
     if committed.is_ok() && batch.iter().all(|job| job.mail_only()) {
         generation.bump_mail();
     } else {
@@ -841,10 +893,6 @@ fn commit_group(
     (committed.is_ok(), disk_full)
 }
 
-/// Moves committed pages from the WAL into the database file, a moment after commits, until the
-/// writer is gone. With nothing committed it sleeps: an idle server never wakes. Once the WAL
-/// passes `WAL_RESTART_BYTES`, or the disk is short of room, the checkpoint makes the WAL start
-/// over, so it stays bounded under any load.
 /// Tells the checkpointer that something was committed: once per checkpoint, however many
 /// commits come before it, so a stream of commits does not wake it once each.
 struct CommitNotice {
@@ -861,6 +909,10 @@ impl CommitNotice {
     }
 }
 
+/// Moves committed pages from the WAL into the database file, a moment after commits, until the
+/// writer is gone. With nothing committed it sleeps: an idle server never wakes. Once the WAL
+/// passes `WAL_RESTART_BYTES`, or the disk is short of room, the checkpoint makes the WAL start
+/// over, so it stays bounded under any load.
 fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, asked: &AtomicBool, space: &Space) {
     let page_size: i64 = conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
@@ -981,6 +1033,94 @@ mod tests {
         for write in crowd {
             write.await.unwrap().unwrap();
         }
+    }
+
+    /// Stores one message for mailbox `account` with `word` in its text; returns its id.
+    async fn store_mail(store: &Store, account: Uuid, word: &'static str) -> Uuid {
+        let id = Uuid::now_v7();
+        store
+            .write_mail(move |conn| {
+                let copy = messages::NewMessage {
+                    id,
+                    account_id: account,
+                    address: "a@mail.cx",
+                    sender: "s@example.org",
+                    from: "S <s@example.org>",
+                    subject: "hello",
+                    preview_text: word,
+                    search_text: word,
+                    raw: b"Subject: hello\r\n\r\nbody",
+                    created_at: 1,
+                    expires_at: None,
+                };
+                messages::deliver_all(conn, &[copy]).map(|_| ())
+            })
+            .await
+            .unwrap();
+        id
+    }
+
+    async fn found(store: &Store, account: Uuid, word: &str) -> usize {
+        store.index_waiting_mail().await.unwrap();
+        let matching = messages::search_expression(word).unwrap();
+        store
+            .read(move |conn| messages::search(conn, account, &matching, 1, 0))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    #[tokio::test]
+    async fn mail_waiting_for_the_index_is_indexed_by_a_search_or_a_full_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store.db")).unwrap();
+        let account = Uuid::new_v4();
+        let id = account.to_string();
+        store
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO accounts (id, address, password_hash, quota, created_at)
+                     VALUES (?1, 'a@mail.cx', 'h', 1000000, 0)",
+                    [id],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        // One deleted while its index row still waits: nothing of it is left to find.
+        let gone = store_mail(&store, account, "quince").await;
+        let deleted = store
+            .write(move |conn| messages::delete(conn, account, gone, 0))
+            .await
+            .unwrap();
+        assert!(matches!(deleted, messages::Lookup::Found(())));
+        assert_eq!(found(&store, account, "quince").await, 0);
+        // Enough to be indexed in a group of their own, and then some.
+        for _ in 0..INDEX_BATCH + 3 {
+            store_mail(&store, account, "damson").await;
+        }
+        let matching = messages::search_expression("damson").unwrap();
+        let all = store
+            .read(move |conn| {
+                let mut page = 1;
+                let mut total = 0;
+                loop {
+                    let got = messages::search(conn, account, &matching, page, 0)?.len();
+                    total += got;
+                    if got == 0 {
+                        return Ok(total);
+                    }
+                    page += 1;
+                }
+            })
+            .await
+            .unwrap();
+        assert!(
+            all >= INDEX_BATCH,
+            "a full batch is indexed without a search: {all}"
+        );
+        store.index_waiting_mail().await.unwrap();
+        assert_eq!(store.unindexed.load(Ordering::Acquire), 0);
     }
 
     #[tokio::test]
