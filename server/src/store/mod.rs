@@ -213,7 +213,7 @@ pub struct Store {
     /// Stored messages whose rows wait for the search index (`messages::index_deferred`).
     unindexed: Arc<AtomicUsize>,
     /// Accounts as last read: lets the token check on every request skip the database.
-    accounts: Arc<Cache<Uuid, Account>>,
+    accounts: Arc<Cache<Uuid, Option<Account>>>,
     /// Pro credentials as last read, by token hash.
     pro_tokens: Arc<Cache<[u8; 32], Option<StoredToken>>>,
     /// Pro users as last read.
@@ -499,28 +499,21 @@ impl Store {
 
     /// The account with this id: from memory when nothing was written since it was read.
     pub async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
-        // Read before the query: a write that lands meanwhile makes this entry stale at once.
         let generation = self.generation.current();
-        if let Some(account) = self.accounts.get(&id, generation) {
-            return Ok(Some(account));
-        }
-        let account = self.read(move |conn| accounts::by_id(conn, id)).await?;
-        if let Some(account) = &account {
-            self.accounts.put(id, generation, account.clone());
-        }
-        Ok(account)
+        self.remembered(&self.accounts, generation, id, move |conn| {
+            accounts::by_id(conn, id)
+        })
+        .await
     }
 
     /// The live Pro token with this hash and its stored hash, from memory when nothing was
     /// written since it was read (a revocation is a write: it shows on the next request).
     pub async fn pro_token(&self, hash: [u8; 32]) -> StoreResult<Option<StoredToken>> {
         let generation = self.generation.current();
-        if let Some(found) = self.pro_tokens.get(&hash, generation) {
-            return Ok(found);
-        }
-        let found = self.read(move |conn| pro::token_by_hash(conn, &hash)).await?;
-        self.pro_tokens.put(hash, generation, found.clone());
-        Ok(found)
+        self.remembered(&self.pro_tokens, generation, hash, move |conn| {
+            pro::token_by_hash(conn, &hash)
+        })
+        .await
     }
 
     /// The generation of what is written now: a value remembered at it (`Cache`) is exact while
@@ -536,16 +529,11 @@ impl Store {
     /// drops it (`forget_recipients_of`). The delivery checks room again when it stores.
     pub async fn recipient(&self, address: &str) -> StoreResult<Option<Account>> {
         let generation = self.generation.directory();
-        if let Some(found) = self.recipients.get(address, generation) {
-            return Ok(found);
-        }
         let lookup = address.to_string();
-        let found = self
-            .read(move |conn| accounts::for_recipient(conn, &lookup))
-            .await?;
-        self.recipients
-            .put(address.to_string(), generation, found.clone());
-        Ok(found)
+        self.remembered(&self.recipients, generation, address.to_string(), move |conn| {
+            accounts::for_recipient(conn, &lookup)
+        })
+        .await
     }
 
     /// Drops what `recipient` remembers of these mailboxes, under any of their addresses.
@@ -560,25 +548,43 @@ impl Store {
     /// memory while no mailbox or domain changed since it was read.
     pub async fn verified_domain(&self, domain: &str) -> StoreResult<Option<(Uuid, Uuid)>> {
         let generation = self.generation.directory();
-        if let Some(found) = self.verified_domains.get(domain, generation) {
-            return Ok(found);
-        }
         let lookup = domain.to_string();
-        let found = self
-            .read(move |conn| domains::verified_owner(conn, &lookup))
-            .await?;
-        self.verified_domains.put(domain.to_string(), generation, found);
-        Ok(found)
+        self.remembered(
+            &self.verified_domains,
+            generation,
+            domain.to_string(),
+            move |conn| domains::verified_owner(conn, &lookup),
+        )
+        .await
     }
 
     /// The Pro user with this id, from memory when nothing was written since it was read.
     pub async fn pro_user(&self, id: Uuid) -> StoreResult<Option<ProUser>> {
         let generation = self.generation.current();
-        if let Some(found) = self.pro_users.get(&id, generation) {
+        self.remembered(&self.pro_users, generation, id, move |conn| pro::user(conn, id))
+            .await
+    }
+
+    /// `key`'s value in `cache` if it was read at `generation` (taken before the query: a
+    /// write that lands meanwhile makes the entry stale at once), else read by `query` and
+    /// remembered.
+    async fn remembered<K, V, F>(
+        &self,
+        cache: &Cache<K, V>,
+        generation: u64,
+        key: K,
+        query: F,
+    ) -> StoreResult<V>
+    where
+        K: Eq + std::hash::Hash,
+        V: Clone + Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<V> + Send + 'static,
+    {
+        if let Some(found) = cache.get(&key, generation) {
             return Ok(found);
         }
-        let found = self.read(move |conn| pro::user(conn, id)).await?;
-        self.pro_users.put(id, generation, found.clone());
+        let found = self.read(query).await?;
+        cache.put(key, generation, found.clone());
         Ok(found)
     }
 }
