@@ -26,6 +26,9 @@ async fn main() {
         }
         std::process::exit(1);
     }
+    // Listened for before the server starts: a signal that comes as soon as it answers must
+    // stop it gracefully, not kill it.
+    let stop = stop_signal();
     let server = match Server::start(config).await {
         Ok(server) => server,
         Err(e) => {
@@ -33,29 +36,35 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     server.shutdown().await;
 }
 
-/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM.
-async fn wait_for_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM after this call; the signals are
+/// taken over at once, before the future is first polled.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = terminate.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
