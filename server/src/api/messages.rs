@@ -160,7 +160,10 @@ pub async fn list(
         }
         Some(None) => Vec::new(),
         Some(Some(matching)) => {
-            state.store.index_waiting_mail().await?;
+            // A full disk, say: the search still runs, without the newest mail.
+            if let Err(e) = state.store.index_waiting_mail().await {
+                tracing::warn!("searching without the mail still waiting for the index: {e}");
+            }
             state
                 .store
                 .read(move |conn| messages::search(conn, account.id, &matching, page, now()))

@@ -113,14 +113,13 @@ pub async fn deliver(
                     Some((owner, *id))
                 });
             let queued = webhooks::enqueue_for_recipients(conn, owned)?;
-            // Mailboxes this left with less room than a message may need: what RCPT remembers
-            // of them must be read again, so a full one is refused at RCPT.
-            let mut nearly_full = Vec::new();
+            // Whether this left a mailbox with less room than a message may need: then what
+            // RCPT remembers of mailboxes must be read again, so a full one is refused at RCPT.
+            let mut nearly_full = false;
             for ((_, recipient), outcome) in mailboxes.iter().zip(&outcomes) {
-                if *outcome == Delivery::Stored
-                    && accounts::room(conn, recipient.account_id)?.is_none_or(|room| room < max_size)
-                {
-                    nearly_full.push(recipient.account_id);
+                if *outcome == Delivery::Stored {
+                    let room = accounts::room(conn, recipient.account_id)?;
+                    nearly_full |= room.is_none_or(|room| room < max_size);
                 }
             }
             // Back in the recipients' order.
@@ -141,7 +140,9 @@ pub async fn deliver(
     };
     let outcomes = match write.await {
         Ok((outcomes, queued, nearly_full)) => {
-            context.store.forget_recipients_of(&nearly_full);
+            if nearly_full {
+                context.store.recipients_changed();
+            }
             if queued > 0 {
                 context.webhooks.queued();
             }

@@ -3,7 +3,6 @@
 //! this server bump a generation; the operator's commands (`mailcx-server user ...`), which write
 //! from another process, replace a marker file beside the database, whose change bumps it too.
 
-use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::os::unix::fs::MetadataExt;
@@ -29,11 +28,7 @@ impl<K: Eq + Hash, V: Clone> Default for Cache<K, V> {
 
 impl<K: Eq + Hash, V: Clone> Cache<K, V> {
     /// The value read at `generation`, if it was.
-    pub fn get<Q>(&self, key: &Q, generation: u64) -> Option<V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
         let entries = self.entries.lock().expect("cache lock");
         match entries.get(key) {
             Some((seen, value)) if *seen == generation => Some(value.clone()),
@@ -48,14 +43,6 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
             entries.clear();
         }
         entries.insert(key, (generation, value));
-    }
-
-    /// Keeps only the values for which `keep` is true.
-    pub fn retain(&self, mut keep: impl FnMut(&V) -> bool) {
-        self.entries
-            .lock()
-            .expect("cache lock")
-            .retain(|_, (_, value)| keep(value));
     }
 }
 
@@ -94,6 +81,11 @@ impl Generation {
     pub fn bump(&self) {
         self.directory.fetch_add(1, Ordering::Release);
         self.counter.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves the directory's generation on alone.
+    pub fn bump_directory(&self) {
+        self.directory.fetch_add(1, Ordering::Release);
     }
 
     /// Moves the generation on for a write that only stored mail: the directory stays.

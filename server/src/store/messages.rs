@@ -136,15 +136,23 @@ fn insert(conn: &Connection, message: &NewMessage<'_>) -> StoreResult<()> {
     // Removal from the index is the `messages_removed` trigger's, so every delete path keeps it.
     // On the writer's connection the index row waits in memory (`index_deferred`); a
     // connection without the waiting table (a test's own) indexes at once.
-    let mut index = match conn.prepare_cached(
-        "INSERT INTO temp.fts_pending (seq, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
+    match conn.prepare_cached(
+        "INSERT OR REPLACE INTO temp.fts_pending (seq, id, subject, from_header, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     ) {
-        Ok(deferred) => deferred,
-        Err(_) => conn.prepare_cached(
-            "INSERT INTO messages_fts (rowid, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
-        )?,
+        Ok(mut deferred) => deferred.execute(params![
+            seq,
+            message.id.to_string(),
+            message.subject,
+            message.from,
+            message.search_text
+        ])?,
+        Err(_) => conn
+            .prepare_cached(
+                "INSERT INTO messages_fts (rowid, subject, from_header, body) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![seq, message.subject, message.from, message.search_text])?,
     };
-    index.execute(params![seq, message.subject, message.from, message.search_text])?;
     Ok(())
 }
 
@@ -154,7 +162,7 @@ pub fn defer_indexing(conn: &Connection) -> StoreResult<()> {
     conn.execute_batch(
         "PRAGMA temp_store = MEMORY;
          CREATE TEMP TABLE fts_pending (
-             seq INTEGER PRIMARY KEY, subject TEXT, from_header TEXT, body TEXT
+             seq INTEGER PRIMARY KEY, id TEXT NOT NULL, subject TEXT, from_header TEXT, body TEXT
          );
          CREATE TEMP TRIGGER fts_pending_removed AFTER DELETE ON main.messages BEGIN
              DELETE FROM fts_pending WHERE seq = old.seq;
@@ -168,16 +176,38 @@ pub fn defer_indexing(conn: &Connection) -> StoreResult<()> {
 /// mail's rows gather over many commits (see `writer_loop`) and moves them in one go: a
 /// commit that stores mail writes no index pages, and the index gets few large segments.
 pub fn index_deferred(conn: &Connection) -> rusqlite::Result<()> {
-    let moved = conn
-        .prepare_cached(
-            "INSERT INTO messages_fts (rowid, subject, from_header, body)
-             SELECT seq, subject, from_header, body FROM temp.fts_pending ORDER BY seq",
-        )?
-        .execute([])?;
-    if moved > 0 {
-        conn.prepare_cached("DELETE FROM temp.fts_pending")?.execute([])?;
+    // Joined on the id too: a row whose message another process (the operator's commands)
+    // deleted, its seq maybe taken by a newer message since, is left out.
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, from_header, body)
+         SELECT p.seq, p.subject, p.from_header, p.body
+         FROM temp.fts_pending p JOIN main.messages m ON m.seq = p.seq AND m.id = p.id
+         ORDER BY p.seq",
+    )?
+    .execute([])?;
+    conn.prepare_cached("DELETE FROM temp.fts_pending")?.execute([])?;
+    Ok(())
+}
+
+/// Notes in the database whether index rows wait in memory, in the transaction that makes it
+/// so: rows lost with the process are then made again at the next start (`index_missed`),
+/// whatever became of the write-ahead log meanwhile.
+pub fn note_index_waiting(conn: &Connection, waiting: bool) -> rusqlite::Result<()> {
+    if waiting {
+        conn.prepare_cached("INSERT OR REPLACE INTO settings (key, value) VALUES ('index_waiting', x'01')")?
+            .execute([])?;
+    } else {
+        conn.prepare_cached("DELETE FROM settings WHERE key = 'index_waiting'")?
+            .execute([])?;
     }
     Ok(())
+}
+
+/// Whether the last process left index rows waiting (`note_index_waiting`).
+pub fn index_was_waiting(conn: &Connection) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM settings WHERE key = 'index_waiting'")?
+        .exists([])?)
 }
 
 /// How many stored messages wait to be moved into the search index (`index_deferred`).

@@ -48,6 +48,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Stored messages waiting for the search index that make the next group index them; fewer
 /// wait for the writer to be idle a moment (`BACKGROUND_IDLE`) or for a search.
 const INDEX_BATCH: usize = 256;
+/// How long after a failed move into the search index the writer tries again.
+const INDEX_RETRY: Duration = Duration::from_secs(1);
 /// Longest a group waits for writers expected back (see `writer_loop`).
 const GATHER_WAIT: Duration = Duration::from_micros(500);
 /// How long the writer must have had nothing else to do before background writes run alone.
@@ -260,16 +262,14 @@ impl Store {
         }
         let lock = lock_database(path)?;
         let space = Arc::new(Space::open(path));
-        // A clean stop removes the WAL; one left over means the process died.
-        let unclean_stop = wal_path(path).metadata().is_ok_and(|m| m.len() > 0);
         let mut conn = open_connection(path, false)?;
         migrations::run(&mut conn, path)?;
         // Checkpoints run on their own thread so a commit never waits for one.
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         messages::defer_indexing(&conn)?;
-        if unclean_stop {
-            // Index rows wait in memory: mail stored just before the stop may lack them.
+        if messages::index_was_waiting(&conn)? {
+            // Index rows wait in memory: mail stored before the process died may lack them.
             let missed = messages::index_missed(&conn, |raw| crate::mail::summarize(raw).search_text)?;
             if missed > 0 {
                 tracing::warn!("indexed {missed} messages for search that the last stop left out");
@@ -526,7 +526,8 @@ impl Store {
     /// no mailbox or domain changed since it was read: RCPT asks it for every message. Mail
     /// stored since may make its room used lag behind; that changes no RCPT answer while the
     /// mailbox has room for the largest message, and a delivery that leaves less than that
-    /// drops it (`forget_recipients_of`). The delivery checks room again when it stores.
+    /// makes every answer stale (`recipients_changed`). The delivery checks room again when it
+    /// stores.
     pub async fn recipient(&self, address: &str) -> StoreResult<Option<Account>> {
         let generation = self.generation.directory();
         let lookup = address.to_string();
@@ -536,12 +537,11 @@ impl Store {
         .await
     }
 
-    /// Drops what `recipient` remembers of these mailboxes, under any of their addresses.
-    pub fn forget_recipients_of(&self, accounts: &[Uuid]) {
-        if !accounts.is_empty() {
-            self.recipients
-                .retain(|found| found.as_ref().is_none_or(|a| !accounts.contains(&a.id)));
-        }
+    /// Makes what `recipient` remembers stale: mail just stored left a mailbox short of room.
+    /// A generation, not a removal, so that a lookup read before the commit and remembered
+    /// after this is stale too.
+    pub fn recipients_changed(&self) {
+        self.generation.bump_directory();
     }
 
     /// The verified custom domain `domain` as (id, owner) (`domains::verified_owner`), from
@@ -602,13 +602,6 @@ pub fn open_for_admin(path: &Path) -> StoreResult<Connection> {
     let mut conn = open_connection(path, false)?;
     migrations::run(&mut conn, path)?;
     Ok(conn)
-}
-
-/// The write-ahead log beside the database at `path`.
-fn wal_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push("-wal");
-    PathBuf::from(name)
 }
 
 /// Takes `<db>.lock`, so a second server cannot open the same database while this one runs (its
@@ -693,8 +686,16 @@ fn writer_loop(
     let mut background_since = Instant::now();
     let mut last_group = 1;
     let mut closing = false;
-    let commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool| {
-        let (committed, disk_full) = commit_group(&conn, batch, &generation, index, unindexed);
+    let mut wait = IndexWait {
+        count: unindexed,
+        noted: false,
+        retry_at: Instant::now(),
+    };
+    let commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool, wait: &mut IndexWait| {
+        let (committed, disk_full) = commit_group(&conn, batch, &generation, index, wait);
+        if index && !committed {
+            wait.retry_at = Instant::now() + INDEX_RETRY;
+        }
         if disk_full {
             space.disk_full();
         }
@@ -704,13 +705,22 @@ fn writer_loop(
         }
     };
     while !closing {
-        let first = if background.is_empty() && unindexed.load(Ordering::Acquire) == 0 {
+        let waiting = wait.count.load(Ordering::Acquire) > 0;
+        let first = if background.is_empty() && !waiting {
             commands.recv().map_err(|_| ())
         } else {
-            match commands.recv_timeout(BACKGROUND_IDLE) {
+            // Idle a moment: the background writes go, and the index rows unless the last
+            // move failed a moment ago.
+            let idle = if background.is_empty() {
+                BACKGROUND_IDLE.max(wait.retry_at.saturating_duration_since(Instant::now()))
+            } else {
+                BACKGROUND_IDLE
+            };
+            match commands.recv_timeout(idle) {
                 Ok(command) => Ok(command),
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    commit(&mut background, true);
+                    let index = waiting && Instant::now() >= wait.retry_at;
+                    commit(&mut background, index, &mut wait);
                     continue;
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => Err(()),
@@ -765,11 +775,12 @@ fn writer_loop(
         if !background.is_empty() && background_since.elapsed() >= BACKGROUND_MAX_WAIT {
             batch.append(&mut background);
         }
-        commit(&mut batch, unindexed.load(Ordering::Acquire) >= INDEX_BATCH);
+        let index = wait.count.load(Ordering::Acquire) >= INDEX_BATCH && Instant::now() >= wait.retry_at;
+        commit(&mut batch, index, &mut wait);
     }
     // Closing: what waits in the background, and for the search index, is committed too.
-    if !background.is_empty() || unindexed.load(Ordering::Acquire) > 0 {
-        commit(&mut background, true);
+    if !background.is_empty() || wait.count.load(Ordering::Acquire) > 0 {
+        commit(&mut background, true, &mut wait);
     }
     if let Err((_, e)) = conn.close() {
         tracing::error!("closing the database: {e}");
@@ -842,7 +853,7 @@ fn commit_group(
     batch: &mut Vec<Box<dyn WriteJob>>,
     generation: &Generation,
     index: bool,
-    unindexed: &AtomicUsize,
+    wait: &mut IndexWait,
 ) -> (bool, bool) {
     let mut disk_full = false;
     let failure = |e: rusqlite::Error| GroupFailure {
@@ -868,13 +879,7 @@ fn commit_group(
                     disk_full,
                 })
             } else {
-                // Outside the jobs' savepoints: one FTS5 flush for all the waiting rows.
-                let indexed = if index {
-                    messages::index_deferred(conn)
-                } else {
-                    Ok(())
-                };
-                indexed.and_then(|()| conn.execute_batch("COMMIT")).map_err(|e| {
+                end_group(conn, index, wait).map_err(|e| {
                     let _ = conn.execute_batch("ROLLBACK");
                     failure(e)
                 })
@@ -887,7 +892,7 @@ fn commit_group(
     }
     // Rolled back with the group when it failed: counted again either way.
     let waiting = messages::waiting_for_index(conn).unwrap_or(INDEX_BATCH);
-    unindexed.store(waiting, Ordering::Release);
+    wait.count.store(waiting, Ordering::Release);
     if committed.is_ok() && batch.iter().all(|job| job.mail_only()) {
         generation.bump_mail();
     } else {
@@ -897,6 +902,32 @@ fn commit_group(
         job.finish(committed.clone());
     }
     (committed.is_ok(), disk_full)
+}
+
+/// Ends a group's transaction: moves the index rows waiting in memory into the search index
+/// when `index` (outside the jobs' savepoints: one FTS5 flush for them all), notes whether
+/// rows still wait, and commits.
+fn end_group(conn: &Connection, index: bool, wait: &mut IndexWait) -> rusqlite::Result<()> {
+    if index {
+        messages::index_deferred(conn)?;
+    }
+    let waiting = messages::waiting_for_index(conn)? > 0;
+    if waiting != wait.noted {
+        messages::note_index_waiting(conn, waiting)?;
+    }
+    conn.execute_batch("COMMIT")?;
+    wait.noted = waiting;
+    Ok(())
+}
+
+/// The writer's account of the index rows waiting in memory (`messages::index_deferred`).
+struct IndexWait<'a> {
+    /// How many wait: what `Store::index_waiting_mail` and the writer look at.
+    count: &'a AtomicUsize,
+    /// Whether the database notes that some wait (`messages::note_index_waiting`).
+    noted: bool,
+    /// No move into the index before this: the last one failed (a full disk, say).
+    retry_at: Instant,
 }
 
 /// Tells the checkpointer that something was committed: once per checkpoint, however many
@@ -1127,6 +1158,22 @@ mod tests {
         );
         store.index_waiting_mail().await.unwrap();
         assert_eq!(store.unindexed.load(Ordering::Acquire), 0);
+
+        // The database notes while rows wait, for the next start should the process die.
+        let db = dir.path().join("store.db");
+        let other = open_connection(&db, false).unwrap();
+        assert!(!messages::index_was_waiting(&other).unwrap());
+        let newest = store_mail(&store, account, "medlar").await;
+        assert!(messages::index_was_waiting(&other).unwrap());
+        // Another process (the operator's commands) deletes it while its row waits, and the
+        // next message takes its seq: nothing of the deleted one is found, the new one is.
+        other
+            .execute("DELETE FROM messages WHERE id = ?1", [newest.to_string()])
+            .unwrap();
+        store_mail(&store, account, "sloe").await;
+        assert_eq!(found(&store, account, "medlar").await, 0);
+        assert_eq!(found(&store, account, "sloe").await, 1);
+        assert!(!messages::index_was_waiting(&other).unwrap());
     }
 
     #[tokio::test]
