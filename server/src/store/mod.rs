@@ -35,6 +35,8 @@ use self::space::Space;
 
 /// How many queued writes one transaction takes at most.
 const MAX_GROUP: usize = 512;
+/// How long a reader looks for the next read before it sleeps.
+const READER_LINGER: Duration = Duration::from_micros(50);
 /// Reads queued for one reader before the next reader is woken.
 const READER_SPILL: usize = 8;
 /// Reader threads, each with its own read-only connection: one per core, 2 to 4.
@@ -993,11 +995,14 @@ fn checkpoint_loop(conn: Connection, committed: mpsc::Receiver<()>, asked: &Atom
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-/// A reader thread: runs queued reads on its connection until told to stop. It sleeps as soon
-/// as its queue is empty: looking for the next read a moment longer costs the CPU that the
-/// sessions and the writer need far more than a wake-up costs the next read.
+/// A reader thread: runs queued reads on its connection until told to stop.
 fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
-    while let Ok(command) = reads.recv() {
+    let mut back_to_back = false;
+    loop {
+        let Ok((command, quick)) = next_read(&reads, back_to_back) else {
+            return;
+        };
+        back_to_back = quick;
         match command {
             ReadCommand::Read(job) => {
                 if std::panic::catch_unwind(AssertUnwindSafe(|| job(&conn))).is_err() {
@@ -1007,6 +1012,29 @@ fn reader_loop(conn: Connection, reads: mpsc::Receiver<ReadCommand>) {
             ReadCommand::Stop => return,
         }
     }
+}
+
+/// The next read, and whether it came within `READER_LINGER`. When reads have been coming
+/// back to back, the reader looks for the next one briefly before sleeping, since a sleeping
+/// reader costs every read a wake-up; when they come further apart it sleeps at once and
+/// leaves the CPU to others.
+fn next_read(
+    reads: &mpsc::Receiver<ReadCommand>,
+    linger: bool,
+) -> Result<(ReadCommand, bool), mpsc::RecvError> {
+    let started = Instant::now();
+    loop {
+        match reads.try_recv() {
+            Ok(command) => return Ok((command, true)),
+            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+            Err(mpsc::TryRecvError::Empty) if linger && started.elapsed() < READER_LINGER => {
+                std::hint::spin_loop()
+            }
+            Err(mpsc::TryRecvError::Empty) => break,
+        }
+    }
+    let command = reads.recv()?;
+    Ok((command, started.elapsed() < READER_LINGER))
 }
 
 #[cfg(test)]
