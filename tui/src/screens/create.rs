@@ -148,8 +148,7 @@ impl CreateForm {
         if let Err(e) = validate_local_part(self.local.value()) {
             return Some(e.to_string());
         }
-        let domains: Vec<&str> = ctx.domains.iter().map(|d| d.domain.as_str()).collect();
-        normalize_address(&self.address(ctx), &domains)
+        normalize_address(&self.address(ctx), &domain_names(ctx))
             .err()
             .map(|e| e.to_string())
     }
@@ -206,19 +205,14 @@ impl CreateForm {
     }
 
     fn step_focus(&mut self, by: isize) {
-        let at = ORDER.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
-        self.focus = ORDER[(at + by).rem_euclid(ORDER.len() as isize) as usize];
+        self.focus = cycle(&ORDER, Some(self.focus), by).unwrap_or(Focus::Local);
     }
 
     fn step_domain(&mut self, by: isize, ctx: &Ctx) {
-        if ctx.domains.is_empty() {
-            return;
+        if let Some(next) = cycle(&domain_names(ctx), self.domain(ctx), by) {
+            self.domain = Some(next.to_string());
+            self.local.server_error = None;
         }
-        let current = self.domain(ctx).unwrap_or("");
-        let at = ctx.domains.iter().position(|d| d.domain == current).unwrap_or(0) as isize;
-        let next = (at + by).rem_euclid(ctx.domains.len() as isize) as usize;
-        self.domain = Some(ctx.domains[next].domain.clone());
-        self.local.server_error = None;
     }
 
     /// Fills the address with a random local part.
@@ -258,8 +252,7 @@ impl CreateForm {
             self.focus = *bad;
             return None;
         }
-        let domains: Vec<&str> = ctx.domains.iter().map(|d| d.domain.as_str()).collect();
-        let address = normalize_address(&self.address(ctx), &domains).ok()?;
+        let address = normalize_address(&self.address(ctx), &domain_names(ctx)).ok()?;
         self.busy = true;
         Some(Action::Create(Credentials {
             address,
@@ -308,49 +301,82 @@ impl CreateForm {
             let text = format!("  {} Creating the mailbox…", ctx.spinner);
             frame.render_widget(Line::styled(text, theme::dim()), state);
         }
-        let Some(preview) = preview else {
-            return;
-        };
-        let address = if self.local.value().is_empty() {
-            Span::styled("type a name, or press ^R for a random one", theme::dim())
-        } else {
-            Span::styled(self.address(ctx), theme::title())
-        };
-        frame.render_widget(
-            Line::from(vec![
-                Span::styled(
-                    format!("{:<w$}", "  Will create", w = LABEL_WIDTH as usize),
-                    theme::dim(),
-                ),
-                address,
-            ]),
-            preview,
-        );
+        if let Some(preview) = preview {
+            let address = (!self.local.value().is_empty()).then(|| self.address(ctx));
+            render_preview(frame, preview, "  Will create", address);
+        }
     }
 
     fn render_domain(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
-        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-        let [label, value] =
-            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
         let focused = self.focus == Focus::Domain;
-        let style = if focused { theme::focused() } else { theme::dim() };
-        frame.render_widget(
-            Line::styled(format!("{}Domain", if focused { "› " } else { "  " }), style),
-            label,
+        let choice = ctx.domains.len() > 1;
+        let error = self.domain_error(ctx);
+        render_domain_row(
+            frame,
+            area,
+            "Domain",
+            focused,
+            self.domain(ctx),
+            choice,
+            error.as_deref(),
         );
-        if let Some(domain) = self.domain(ctx) {
-            let arrows = ctx.domains.len() > 1;
-            let text = if arrows {
-                format!("◂ {domain} ▸")
-            } else {
-                domain.to_string()
-            };
-            frame.render_widget(Line::raw(text), value);
-        }
-        if let Some(error) = self.domain_error(ctx) {
-            render_message(frame, below, &error);
-        }
     }
+}
+
+/// The server's domains, as far as they are known.
+fn domain_names(ctx: &Ctx) -> Vec<&str> {
+    ctx.domains.iter().map(|d| d.domain.as_str()).collect()
+}
+
+/// The item `by` steps from `current` in `list`, round the ends (from the first when `current`
+/// is not there); `None` when the list is empty.
+pub(super) fn cycle<T: Copy + PartialEq>(list: &[T], current: Option<T>, by: isize) -> Option<T> {
+    if list.is_empty() {
+        return None;
+    }
+    let at = list.iter().position(|x| Some(*x) == current).unwrap_or(0) as isize;
+    Some(list[(at + by).rem_euclid(list.len() as isize) as usize])
+}
+
+/// A form's domain row: the label (marked when `focused`), the domain (between arrows when there
+/// is a `choice`) and, below, what is wrong.
+pub(super) fn render_domain_row(
+    frame: &mut Frame,
+    area: Rect,
+    label: &str,
+    focused: bool,
+    domain: Option<&str>,
+    choice: bool,
+    error: Option<&str>,
+) {
+    let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+    let [label_area, value] =
+        Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
+    let style = if focused { theme::focused() } else { theme::dim() };
+    let marker = if focused { "› " } else { "  " };
+    frame.render_widget(Line::styled(format!("{marker}{label}"), style), label_area);
+    if let Some(domain) = domain {
+        let text = if choice {
+            format!("◂ {domain} ▸")
+        } else {
+            domain.to_string()
+        };
+        frame.render_widget(Line::raw(text), value);
+    }
+    if let Some(error) = error {
+        render_message(frame, below, error);
+    }
+}
+
+/// A form's preview line: `label`, then the address it will use, or how to type one while the
+/// local part is empty (`None`).
+pub(super) fn render_preview(frame: &mut Frame, area: Rect, label: &str, address: Option<String>) {
+    let address = match address {
+        Some(address) => Span::styled(address, theme::title()),
+        None => Span::styled("type a name, or press ^R for a random one", theme::dim()),
+    };
+    let label = format!("{label:<w$}", w = LABEL_WIDTH as usize);
+    frame.render_widget(Line::from(vec![Span::styled(label, theme::dim()), address]), area);
 }
 
 /// The widest a form gets.

@@ -4,13 +4,13 @@
 use crossterm::event::{KeyCode, KeyEvent};
 use mailcx_common::validate::normalize_address;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 use super::Ctx;
-use super::create::{form_box, form_rows, random_local};
+use super::create::{cycle, form_box, form_rows, random_local, render_domain_row, render_preview};
 use crate::action::Action;
-use crate::field::{Field, LABEL_WIDTH, render_message, rows_needed};
+use crate::field::{Field, rows_needed};
 use crate::keys::{self, Binding, Key, bind, hint, more};
 use crate::theme;
 
@@ -170,14 +170,9 @@ impl WatchForm {
     }
 
     fn step_domain(&mut self, by: isize, ctx: &Ctx) {
-        let open = open_domains(ctx);
-        if open.is_empty() {
-            return;
+        if let Some(next) = cycle(&open_domains(ctx), self.domain(ctx), by) {
+            self.domain = Some(next.to_string());
         }
-        let current = self.domain(ctx).unwrap_or("");
-        let at = open.iter().position(|d| *d == current).unwrap_or(0) as isize;
-        let next = (at + by).rem_euclid(open.len() as isize) as usize;
-        self.domain = Some(open[next].to_string());
     }
 
     /// Checks the address; watches it if it is good, else shows why not.
@@ -216,48 +211,26 @@ impl WatchForm {
                 .render(frame, local, !self.on_domain, local_error.as_deref());
         }
         if let Some(domain) = domain {
-            self.render_domain(frame, domain, ctx, domain_error.as_deref());
+            let choice = open_domains(ctx).len() > 1;
+            let error = domain_error.as_deref();
+            render_domain_row(
+                frame,
+                domain,
+                "Open domain",
+                self.on_domain,
+                self.domain(ctx),
+                choice,
+                error,
+            );
         }
         if let Some(preview) = preview {
-            let address = if self.local.value().is_empty() {
-                Span::styled("type a name, or press ^R for a random one", theme::dim())
-            } else {
-                Span::styled(self.address(ctx), theme::title())
-            };
-            let label = format!("{:<w$}", "  Will watch", w = LABEL_WIDTH as usize);
-            frame.render_widget(
-                Line::from(vec![Span::styled(label, theme::dim()), address]),
-                preview,
-            );
+            let address = (!self.local.value().is_empty()).then(|| self.address(ctx));
+            render_preview(frame, preview, "  Will watch", address);
         }
         if let Some(note) = note {
             let kept = retention(ctx).map_or(String::new(), |r| format!("; mail kept {r}"));
             let text = format!("  Anyone who knows the address reads it{kept}.");
             frame.render_widget(Line::styled(text, theme::dim()), note);
-        }
-    }
-
-    fn render_domain(&self, frame: &mut Frame, area: Rect, ctx: &Ctx, error: Option<&str>) {
-        let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
-        let [label, value] =
-            Layout::horizontal([Constraint::Length(LABEL_WIDTH), Constraint::Fill(1)]).areas(row);
-        let style = if self.on_domain {
-            theme::focused()
-        } else {
-            theme::dim()
-        };
-        let marker = if self.on_domain { "› " } else { "  " };
-        frame.render_widget(Line::styled(format!("{marker}Open domain"), style), label);
-        if let Some(domain) = self.domain(ctx) {
-            let text = if open_domains(ctx).len() > 1 {
-                format!("◂ {domain} ▸")
-            } else {
-                domain.to_string()
-            };
-            frame.render_widget(Line::raw(text), value);
-        }
-        if let Some(error) = error {
-            render_message(frame, below, error);
         }
     }
 }
