@@ -37,6 +37,29 @@ pub fn retry_wait(attempt: u32, outage: Duration) -> Duration {
     grown.min(cap)
 }
 
+/// Where a connection is in an outage: how many attempts failed, since when.
+#[derive(Default)]
+struct Outage {
+    attempt: u32,
+    began: Option<tokio::time::Instant>,
+}
+
+impl Outage {
+    /// The connection works again; true if it was out.
+    fn end(&mut self) -> bool {
+        self.attempt = 0;
+        self.began.take().is_some()
+    }
+
+    /// One more attempt failed: how long to wait before the next.
+    fn next_wait(&mut self) -> Duration {
+        let began = *self.began.get_or_insert_with(tokio::time::Instant::now);
+        let wait = retry_wait(self.attempt, began.elapsed());
+        self.attempt += 1;
+        wait
+    }
+}
+
 /// Starts the live connection of `address` (whose token `client` carries). Abort the returned
 /// handle when the inbox closes; to retry at once, start a new one.
 pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> AbortHandle {
@@ -48,13 +71,11 @@ pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> Ab
         .is_ok()
     };
     tokio::spawn(async move {
-        let mut attempt = 0;
-        let mut outage_began = None;
+        let mut outage = Outage::default();
         loop {
             let reason = match client.subscribe().await {
                 Ok(mut subscription) => {
-                    attempt = 0;
-                    outage_began = None;
+                    outage.end();
                     if !send(LiveEvent::Connected) {
                         return;
                     }
@@ -82,9 +103,7 @@ pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> Ab
                 }
                 Err(e) => e.to_string(),
             };
-            let began = *outage_began.get_or_insert_with(tokio::time::Instant::now);
-            let retry_in = retry_wait(attempt, began.elapsed());
-            attempt += 1;
+            let retry_in = outage.next_wait();
             if !send(LiveEvent::Disconnected { retry_in, reason }) {
                 return;
             }
@@ -118,18 +137,16 @@ pub fn spawn_open(client: Client, address: String, tx: UnboundedSender<Action>) 
             limit: Some(OPEN_BATCH),
             ..InboxQuery::default()
         };
-        let mut attempt = 0;
-        let mut outage_began = None;
+        let mut outage = Outage::default();
         if !send(LiveEvent::Connected) {
             return;
         }
         loop {
             let reason = match client.v1_wait(&address, &query).await {
                 Ok(list) => {
-                    if outage_began.take().is_some() && !send(LiveEvent::Connected) {
+                    if outage.end() && !send(LiveEvent::Connected) {
                         return;
                     }
-                    attempt = 0;
                     let Some(list) = list else { continue };
                     query.since = Some(list.next_since);
                     // Oldest first, as they arrived.
@@ -160,9 +177,7 @@ pub fn spawn_open(client: Client, address: String, tx: UnboundedSender<Action>) 
                 }
                 Err(e) => e.to_string(),
             };
-            let began = *outage_began.get_or_insert_with(tokio::time::Instant::now);
-            let retry_in = retry_wait(attempt, began.elapsed());
-            attempt += 1;
+            let retry_in = outage.next_wait();
             if !send(LiveEvent::Disconnected { retry_in, reason }) {
                 return;
             }
