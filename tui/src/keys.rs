@@ -270,6 +270,12 @@ pub fn apply(m: Move, pos: usize, len: usize, page: usize) -> usize {
     target.clamp(0, len as isize - 1) as usize
 }
 
+/// Applies `m` to the first line shown of a text `lines` long seen `height` lines at a time: the
+/// last line goes no higher than the bottom row, and a page keeps one line of the one before.
+pub fn scroll(m: Move, top: usize, lines: usize, height: usize) -> usize {
+    apply(m, top, lines.saturating_sub(height) + 1, height.saturating_sub(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,8 +148,7 @@ impl Popup {
                 hints, scroll, rows, ..
             } if keys::movement(&key).is_some() => {
                 let m = keys::movement(&key).expect("checked just above");
-                let last_first = hints.len().saturating_sub(rows.get());
-                *scroll = keys::apply(m, *scroll, last_first + 1, rows.get().saturating_sub(1));
+                *scroll = keys::scroll(m, *scroll, hints.len(), rows.get());
                 PopupKey::Keep
             }
             Popup::Help { .. } if closes || is_char(&key, '?') || key.code == KeyCode::F(1) => {

@@ -1,14 +1,14 @@
 //! The headers view (`H` in the reader): To, Cc, Reply-To, Message-ID, List-Unsubscribe and
 //! the full subject, each value wrapped so nothing is cut.
 
-use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use uuid::Uuid;
 
-use super::{Ctx, WHEEL_STEP};
+use super::{Ctx, wheel};
 use crate::action::Action;
 use crate::headers::HeaderRow;
 use crate::keys::{self, Binding, END_KEYS, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
@@ -78,18 +78,15 @@ impl HeadersView {
 
     /// Scrolls with the wheel.
     pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll_by(Move::By(-WHEEL_STEP)),
-            MouseEventKind::ScrollDown => self.scroll_by(Move::By(WHEEL_STEP)),
-            _ => {}
+        if let Some(m) = wheel(&mouse) {
+            self.scroll_by(m);
         }
         None
     }
 
     fn scroll_by(&mut self, m: Move) {
         let lines = self.wrapped.as_ref().map_or(0, |(_, l)| l.len());
-        let last_top = lines.saturating_sub(self.height);
-        self.scroll = keys::apply(m, self.scroll, last_top + 1, self.height.saturating_sub(1));
+        self.scroll = keys::scroll(m, self.scroll, lines, self.height);
     }
 
     /// Draws the headers, name then value; a narrow screen puts the value under its name.

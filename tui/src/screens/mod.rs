@@ -16,7 +16,7 @@ pub mod watch;
 
 use std::collections::HashMap;
 
-use crossterm::event::{KeyEvent, MouseEvent};
+use crossterm::event::{KeyEvent, MouseEvent, MouseEventKind};
 use mailcx_common::{Domain, Me, Timestamp};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -190,3 +190,13 @@ impl Screen {
 
 /// Where the scroll wheel moves a list, and how far.
 pub const WHEEL_STEP: isize = 3;
+
+/// The move a turn of the wheel makes, [`WHEEL_STEP`] rows up or down; `None` for other mouse
+/// events.
+pub fn wheel(mouse: &MouseEvent) -> Option<keys::Move> {
+    match mouse.kind {
+        MouseEventKind::ScrollUp => Some(keys::Move::By(-WHEEL_STEP)),
+        MouseEventKind::ScrollDown => Some(keys::Move::By(WHEEL_STEP)),
+        _ => None,
+    }
+}

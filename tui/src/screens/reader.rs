@@ -1,7 +1,7 @@
 //! The reader: one message's headers, its text body (or its HTML body rendered as text, converted
 //! when shown, never for the list), and its attachments.
 
-use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent};
 use mailcx_common::{Message, MessageSummary};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use uuid::Uuid;
 
 use super::prompt::{self, Prompt, PromptKey};
-use super::{Ctx, WHEEL_STEP};
+use super::{Ctx, wheel};
 use crate::action::{Action, Want};
 use crate::keys::{self, Binding, END_KEYS, Hint, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, text, theme};
@@ -373,18 +373,15 @@ impl Reader {
 
     /// Scrolls the body with the wheel.
     pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll_by(Move::By(-WHEEL_STEP)),
-            MouseEventKind::ScrollDown => self.scroll_by(Move::By(WHEEL_STEP)),
-            _ => {}
+        if let Some(m) = wheel(&mouse) {
+            self.scroll_by(m);
         }
         None
     }
 
     fn scroll_by(&mut self, m: Move) {
         let lines = self.wrapped.as_ref().map_or(0, |(_, _, l)| l.len());
-        let last_top = lines.saturating_sub(self.body_height);
-        self.scroll = keys::apply(m, self.scroll, last_top + 1, self.body_height.saturating_sub(1));
+        self.scroll = keys::scroll(m, self.scroll, lines, self.body_height);
     }
 
     /// Draws headers, body and attachments.

@@ -1,13 +1,13 @@
 //! The raw source of a message, exactly as received, scrollable both ways.
 
-use crossterm::event::{KeyCode, KeyEvent, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, MouseEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use uuid::Uuid;
 
-use super::{Ctx, WHEEL_STEP};
+use super::{Ctx, wheel};
 use crate::action::Action;
 use crate::keys::{self, Binding, END_KEYS, Key, MOVE_KEYS, Move, PAGE_KEYS, bind, hint, more};
 use crate::{format, text, theme};
@@ -116,17 +116,14 @@ impl SourceView {
 
     /// Scrolls with the wheel.
     pub fn on_mouse(&mut self, mouse: MouseEvent) -> Option<Action> {
-        match mouse.kind {
-            MouseEventKind::ScrollUp => self.scroll_by(Move::By(-WHEEL_STEP)),
-            MouseEventKind::ScrollDown => self.scroll_by(Move::By(WHEEL_STEP)),
-            _ => {}
+        if let Some(m) = wheel(&mouse) {
+            self.scroll_by(m);
         }
         None
     }
 
     fn scroll_by(&mut self, m: Move) {
-        let last_top = self.lines.len().saturating_sub(self.height);
-        self.scroll = keys::apply(m, self.scroll, last_top + 1, self.height.saturating_sub(1));
+        self.scroll = keys::scroll(m, self.scroll, self.lines.len(), self.height);
     }
 
     /// Draws the visible lines.
