@@ -12,7 +12,7 @@ use crate::mail;
 use crate::store::StoreResult;
 use crate::store::messages::{self, Delivery, NewMessage};
 use crate::store::open::{self, NewOpenEmail};
-use crate::store::{accounts, webhooks};
+use crate::store::webhooks;
 
 /// The answer while the disk is full: a temporary failure the sender retries later.
 const NO_ROOM: &str = "452 4.3.1 Insufficient system storage, try again later";
@@ -102,7 +102,8 @@ pub async fn deliver(
                     expires_at: open_expires_at,
                 })
                 .collect();
-            let (outcomes, open_outcomes) = store_copies(conn, &copies, &open_copies, open_quota)?;
+            let (outcomes, open_outcomes, least_room) =
+                store_copies(conn, &copies, &open_copies, open_quota)?;
             // The owner's webhook events, in this same transaction: a 250 always leads to them.
             // Only a Pro user's mailbox can have a webhook: the others skip the lookup.
             let owned = mailboxes
@@ -113,15 +114,9 @@ pub async fn deliver(
                     Some((owner, *id))
                 });
             let queued = webhooks::enqueue_for_recipients(conn, owned)?;
-            // Whether this left a mailbox with less room than a message may need: then what
-            // RCPT remembers of mailboxes must be read again, so a full one is refused at RCPT.
-            let mut nearly_full = false;
-            for ((_, recipient), outcome) in mailboxes.iter().zip(&outcomes) {
-                if *outcome == Delivery::Stored {
-                    let room = accounts::room(conn, recipient.account_id)?;
-                    nearly_full |= room.is_none_or(|room| room < max_size);
-                }
-            }
+            // A mailbox left with less room than a message may need: what RCPT remembers of
+            // mailboxes must be read again, so a full one is refused at RCPT.
+            let nearly_full = least_room < max_size;
             // Back in the recipients' order.
             let (mut outcomes, mut open_outcomes) = (outcomes.into_iter(), open_outcomes.into_iter());
             let all: Vec<Delivery> = targets
@@ -214,13 +209,14 @@ async fn summarize(raw: Arc<Vec<u8>>) -> mail::Summary {
 }
 
 /// Stores every copy, in mailboxes and in open inboxes, or none at all when any of them lacks
-/// room; returns the outcomes of the mailboxes' copies and of the open inboxes' copies.
+/// room; returns the outcomes of the mailboxes' copies and of the open inboxes' copies, and the
+/// least room a stored copy left in its mailbox (`messages::deliver_all`).
 fn store_copies(
     conn: &rusqlite::Connection,
     copies: &[NewMessage<'_>],
     opens: &[NewOpenEmail<'_>],
     open_quota: u64,
-) -> StoreResult<(Vec<Delivery>, Vec<Delivery>)> {
+) -> StoreResult<(Vec<Delivery>, Vec<Delivery>, i64)> {
     let fits = open::fits(conn, opens, open_quota)?;
     if fits.contains(&false) {
         let open_outcomes = fits
@@ -233,20 +229,20 @@ fn store_copies(
                 }
             })
             .collect();
-        return Ok((vec![Delivery::Withheld; copies.len()], open_outcomes));
+        return Ok((vec![Delivery::Withheld; copies.len()], open_outcomes, i64::MAX));
     }
-    let outcomes = if copies.is_empty() {
-        Vec::new()
+    let (outcomes, least_room) = if copies.is_empty() {
+        (Vec::new(), i64::MAX)
     } else {
         messages::deliver_all(conn, copies)?
     };
     if outcomes.contains(&Delivery::OverQuota) {
-        return Ok((outcomes, vec![Delivery::Withheld; opens.len()]));
+        return Ok((outcomes, vec![Delivery::Withheld; opens.len()], least_room));
     }
     // An address a mailbox took since RCPT gets no open copy (`NoMailbox`).
     let open_outcomes = opens
         .iter()
         .map(|email| open::insert(conn, email))
         .collect::<StoreResult<_>>()?;
-    Ok((outcomes, open_outcomes))
+    Ok((outcomes, open_outcomes, least_room))
 }

@@ -195,14 +195,6 @@ pub fn for_recipient(conn: &Connection, address: &str) -> StoreResult<Option<Acc
     }
 }
 
-/// Room left in mailbox `id` (quota minus used, in bytes), if it exists.
-pub fn room(conn: &Connection, id: Uuid) -> StoreResult<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT quota - used FROM accounts WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?)
-}
-
 /// The mailbox with this address (any letter case).
 pub fn by_address(conn: &Connection, address: &str) -> StoreResult<Option<Account>> {
     let sql = format!("SELECT {COLUMNS} FROM accounts WHERE address = ?1");

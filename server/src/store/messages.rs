@@ -74,21 +74,26 @@ impl<T> Lookup<T> {
 }
 
 /// Stores a copy for every recipient, or none at all when any mailbox lacks room: a sender that
-/// was told 250 must be able to count on every copy.
-pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<Vec<Delivery>> {
+/// was told 250 must be able to count on every copy. Also returns the least room (bytes) a
+/// stored copy left in its mailbox, `i64::MAX` when none was stored.
+pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<(Vec<Delivery>, i64)> {
     let mut outcomes = Vec::with_capacity(copies.len());
+    let mut least_room = i64::MAX;
     // Plus-addressing can send several copies to one mailbox: each must fit beside the others.
     let mut planned: HashMap<Uuid, i64> = HashMap::new();
     for copy in copies {
         let earlier = planned.entry(copy.account_id).or_default();
         *earlier += copy.raw.len() as i64;
-        let fits: Option<bool> = conn
-            .prepare_cached("SELECT used + ?2 <= quota FROM accounts WHERE id = ?1")?
-            .query_row(params![copy.account_id.to_string(), *earlier], |r| r.get(0))
+        let room: Option<i64> = conn
+            .prepare_cached("SELECT quota - used FROM accounts WHERE id = ?1")?
+            .query_row([copy.account_id.to_string()], |r| r.get(0))
             .optional()?;
-        outcomes.push(match fits {
-            Some(true) => Delivery::Stored,
-            Some(false) => Delivery::OverQuota,
+        outcomes.push(match room {
+            Some(room) if *earlier <= room => {
+                least_room = least_room.min(room - *earlier);
+                Delivery::Stored
+            }
+            Some(_) => Delivery::OverQuota,
             None => Delivery::NoMailbox,
         });
     }
@@ -98,14 +103,14 @@ pub fn deliver_all(conn: &Connection, copies: &[NewMessage<'_>]) -> StoreResult<
                 *outcome = Delivery::Withheld;
             }
         }
-        return Ok(outcomes);
+        return Ok((outcomes, i64::MAX));
     }
     for (copy, outcome) in copies.iter().zip(&outcomes) {
         if *outcome == Delivery::Stored {
             insert(conn, copy)?;
         }
     }
-    Ok(outcomes)
+    Ok((outcomes, least_room))
 }
 
 /// Stores one copy and adds its size to the mailbox's `used`; the caller checked the room.
@@ -507,7 +512,7 @@ mod tests {
                 created_at: 1,
                 expires_at: None,
             };
-            assert_eq!(deliver_all(conn, &[copy])?, [Delivery::Stored]);
+            assert_eq!(deliver_all(conn, &[copy])?.0, [Delivery::Stored]);
             Ok(())
         }
     }

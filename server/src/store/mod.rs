@@ -502,8 +502,8 @@ impl Store {
     /// The account with this id: from memory when nothing was written since it was read.
     pub async fn account(&self, id: Uuid) -> StoreResult<Option<Account>> {
         let generation = self.generation.current();
-        self.remembered(&self.accounts, generation, id, move |conn| {
-            accounts::by_id(conn, id)
+        self.remembered(&self.accounts, generation, id, |conn, id| {
+            accounts::by_id(conn, *id)
         })
         .await
     }
@@ -512,8 +512,8 @@ impl Store {
     /// written since it was read (a revocation is a write: it shows on the next request).
     pub async fn pro_token(&self, hash: [u8; 32]) -> StoreResult<Option<StoredToken>> {
         let generation = self.generation.current();
-        self.remembered(&self.pro_tokens, generation, hash, move |conn| {
-            pro::token_by_hash(conn, &hash)
+        self.remembered(&self.pro_tokens, generation, hash, |conn, hash| {
+            pro::token_by_hash(conn, hash)
         })
         .await
     }
@@ -532,10 +532,12 @@ impl Store {
     /// stores.
     pub async fn recipient(&self, address: &str) -> StoreResult<Option<Account>> {
         let generation = self.generation.directory();
-        let lookup = address.to_string();
-        self.remembered(&self.recipients, generation, address.to_string(), move |conn| {
-            accounts::for_recipient(conn, &lookup)
-        })
+        self.remembered(
+            &self.recipients,
+            generation,
+            address.to_string(),
+            |conn, address| accounts::for_recipient(conn, address),
+        )
         .await
     }
 
@@ -550,12 +552,11 @@ impl Store {
     /// memory while no mailbox or domain changed since it was read.
     pub async fn verified_domain(&self, domain: &str) -> StoreResult<Option<(Uuid, Uuid)>> {
         let generation = self.generation.directory();
-        let lookup = domain.to_string();
         self.remembered(
             &self.verified_domains,
             generation,
             domain.to_string(),
-            move |conn| domains::verified_owner(conn, &lookup),
+            |conn, domain| domains::verified_owner(conn, domain),
         )
         .await
     }
@@ -563,13 +564,13 @@ impl Store {
     /// The Pro user with this id, from memory when nothing was written since it was read.
     pub async fn pro_user(&self, id: Uuid) -> StoreResult<Option<ProUser>> {
         let generation = self.generation.current();
-        self.remembered(&self.pro_users, generation, id, move |conn| pro::user(conn, id))
+        self.remembered(&self.pro_users, generation, id, |conn, id| pro::user(conn, *id))
             .await
     }
 
     /// `key`'s value in `cache` if it was read at `generation` (taken before the query: a
-    /// write that lands meanwhile makes the entry stale at once), else read by `query` and
-    /// remembered.
+    /// write that lands meanwhile makes the entry stale at once), else read by `query` for
+    /// `key` and remembered.
     async fn remembered<K, V, F>(
         &self,
         cache: &Cache<K, V>,
@@ -578,14 +579,15 @@ impl Store {
         query: F,
     ) -> StoreResult<V>
     where
-        K: Eq + std::hash::Hash,
+        K: Eq + std::hash::Hash + Clone + Send + 'static,
         V: Clone + Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<V> + Send + 'static,
+        F: FnOnce(&Connection, &K) -> StoreResult<V> + Send + 'static,
     {
         if let Some(found) = cache.get(&key, generation) {
             return Ok(found);
         }
-        let found = self.read(query).await?;
+        let lookup = key.clone();
+        let found = self.read(move |conn| query(conn, &lookup)).await?;
         cache.put(key, generation, found.clone());
         Ok(found)
     }
@@ -690,7 +692,6 @@ fn writer_loop(
     let mut closing = false;
     let mut wait = IndexWait {
         count: unindexed,
-        noted: false,
         retry_at: Instant::now(),
     };
     let commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool, wait: &mut IndexWait| {
@@ -881,7 +882,9 @@ fn commit_group(
                     disk_full,
                 })
             } else {
-                end_group(conn, index, wait).map_err(|e| {
+                // The database notes whether rows wait exactly when the count says so.
+                let noted = wait.count.load(Ordering::Acquire) > 0;
+                end_group(conn, index, noted).map_err(|e| {
                     let _ = conn.execute_batch("ROLLBACK");
                     failure(e)
                 })
@@ -892,9 +895,13 @@ fn commit_group(
         disk_full |= failure.disk_full;
         tracing::error!("write transaction failed: {}", failure.reason);
     }
-    // Rolled back with the group when it failed: counted again either way.
-    let waiting = messages::waiting_for_index(conn).unwrap_or(INDEX_BATCH);
+    // Rolled back with a failed group: counted again then.
+    let waiting = match &committed {
+        Ok(waiting) => *waiting,
+        Err(_) => messages::waiting_for_index(conn).unwrap_or(INDEX_BATCH),
+    };
     wait.count.store(waiting, Ordering::Release);
+    let committed = committed.map(|_| ());
     if committed.is_ok() && batch.iter().all(|job| job.mail_only()) {
         generation.bump_mail();
     } else {
@@ -908,26 +915,24 @@ fn commit_group(
 
 /// Ends a group's transaction: moves the index rows waiting in memory into the search index
 /// when `index` (outside the jobs' savepoints: one FTS5 flush for them all), notes whether
-/// rows still wait, and commits.
-fn end_group(conn: &Connection, index: bool, wait: &mut IndexWait) -> rusqlite::Result<()> {
+/// rows still wait when that changes from what is `noted`, and commits. Returns how many wait.
+fn end_group(conn: &Connection, index: bool, noted: bool) -> rusqlite::Result<usize> {
     if index {
         messages::index_deferred(conn)?;
     }
-    let waiting = messages::waiting_for_index(conn)? > 0;
-    if waiting != wait.noted {
-        messages::note_index_waiting(conn, waiting)?;
+    let waiting = messages::waiting_for_index(conn)?;
+    if (waiting > 0) != noted {
+        messages::note_index_waiting(conn, waiting > 0)?;
     }
     conn.execute_batch("COMMIT")?;
-    wait.noted = waiting;
-    Ok(())
+    Ok(waiting)
 }
 
 /// The writer's account of the index rows waiting in memory (`messages::index_deferred`).
 struct IndexWait<'a> {
-    /// How many wait: what `Store::index_waiting_mail` and the writer look at.
+    /// How many wait: what `Store::index_waiting_mail` and the writer look at. The database
+    /// notes that some wait (`messages::note_index_waiting`) exactly when this is not 0.
     count: &'a AtomicUsize,
-    /// Whether the database notes that some wait (`messages::note_index_waiting`).
-    noted: bool,
     /// No move into the index before this: the last one failed (a full disk, say).
     retry_at: Instant,
 }
