@@ -1,11 +1,9 @@
 //! Screen tests of the Pro area: the sign-in form and every tab and box at 80×24 and 40×12,
 //! driven by keys with made-up server answers, compared with the snapshots in `tests/snapshots`.
 
-// Shared with the other screen tests; this one needs only the clock.
-#[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mailcx::crossterm::event::KeyCode;
 use mailcx::keys;
@@ -13,65 +11,25 @@ use mailcx::pro::session::{self, Session};
 use mailcx::pro::{ProAction, ProReply};
 use mailcx::screens::{pro_area, pro_signin};
 use mailcx::testing::Harness;
-use mailcx::{Action, Reply, ServerInfo, Settings};
+use mailcx::{Action, Reply};
 use mailcx_common::{
-    Client, ClientError, CreatedDomain, CreatedToken, CustomDomain, DnsRecord, DomainCheck, ErrorBody,
-    ErrorCode, ProAccount, ProAccountList, TokenInfo, VerifyStatus, Webhook, WebhookDelivery,
-    WebhookDeliveryList, WebhookStatus,
+    CreatedDomain, CreatedToken, CustomDomain, DnsRecord, DomainCheck, ErrorCode, ProAccount, ProAccountList,
+    TokenInfo, VerifyStatus, Webhook, WebhookDelivery, WebhookDeliveryList, WebhookStatus,
 };
 use uuid::Uuid;
 
-use support::{ago, now};
-
-/// Nothing listens here: requests the screens start fail, but they are never pumped.
-const NOWHERE: &str = "http://127.0.0.1:9";
-
-fn embedded() -> ServerInfo {
-    ServerInfo::Embedded {
-        http: "127.0.0.1:8080".parse().unwrap(),
-        smtp: "127.0.0.1:2525".parse().unwrap(),
-        db: PathBuf::from("/data/mailcx.db"),
-    }
-}
+use support::{NOWHERE, ago, api_error, both, embedded, now};
 
 /// An app for the embedded server with its config in `dir`, optionally signed in to Pro.
 fn harness(dir: &Path, signed_in: bool) -> Harness {
-    let server = embedded();
     if signed_in {
         let s = Session {
             email: "owner@example.com".into(),
             token: "pro-jwt".into(),
         };
-        session::store(dir, &server.key(), Some(s)).unwrap();
+        session::store(dir, &embedded().key(), Some(s)).unwrap();
     }
-    let mut h = Harness::new(Settings {
-        server,
-        client: Client::new(NOWHERE),
-        config_dir: dir.into(),
-        downloads: PathBuf::from("/home/me/Downloads"),
-    });
-    h.app.set_clock(now());
-    h
-}
-
-/// Snapshots the screen as it is at 80×24 and at 40×12, named `name_80x24` and `name_40x12`.
-fn both(h: &mut Harness, name: &str) {
-    h.resize(80, 24);
-    insta::assert_snapshot!(format!("{name}_80x24"), h.screen());
-    h.resize(40, 12);
-    insta::assert_snapshot!(format!("{name}_40x12"), h.screen());
-    h.resize(80, 24);
-}
-
-fn api_error(code: ErrorCode, message: &str) -> ClientError {
-    ClientError::Api {
-        status: code.status(),
-        body: ErrorBody {
-            error: code,
-            message: message.into(),
-        },
-        retry_after: None,
-    }
+    support::harness_with(dir, NOWHERE, Vec::new())
 }
 
 fn account(n: u128, address: &str, used: u64) -> ProAccount {
@@ -163,7 +121,7 @@ async fn the_sign_in_form_offers_the_local_pro_user_and_shows_the_servers_refusa
     let dir = tempfile::tempdir().unwrap();
     let mut h = harness(dir.path(), false);
     h.key(KeyCode::Char('P'));
-    both(&mut h, "pro_signin");
+    both!(&mut h, "pro_signin");
     h.type_text("owner@example.com");
     h.key(KeyCode::Tab);
     h.type_text("wrong");
@@ -175,7 +133,7 @@ async fn the_sign_in_form_offers_the_local_pro_user_and_shows_the_servers_refusa
             "wrong email or password",
         )),
     }));
-    both(&mut h, "pro_signin_refused");
+    both!(&mut h, "pro_signin_refused");
 }
 
 #[tokio::test]
@@ -201,10 +159,10 @@ async fn the_mailboxes_tab_lists_usage_and_live_mail_and_filters() {
         address: mailcx::pro::LIVE_KEY.into(),
         event: mailcx::LiveEvent::Email(email),
     });
-    both(&mut h, "pro_mailboxes");
+    both!(&mut h, "pro_mailboxes");
     h.key(KeyCode::Char('/'));
     h.type_text("example");
-    both(&mut h, "pro_mailboxes_filter");
+    both!(&mut h, "pro_mailboxes_filter");
     h.key(KeyCode::Enter);
     h.key(KeyCode::Char('n'));
     h.type_text("sales@example.org");
@@ -216,7 +174,7 @@ async fn the_mailboxes_tab_lists_usage_and_live_mail_and_filters() {
             "this address is already in use",
         )),
     }));
-    both(&mut h, "pro_mailboxes_new_taken");
+    both!(&mut h, "pro_mailboxes_new_taken");
 }
 
 #[tokio::test]
@@ -224,7 +182,7 @@ async fn a_reset_password_is_shown_once_with_a_copy_key() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = area(dir.path());
     h.key(KeyCode::Char('p'));
-    both(&mut h, "pro_mailboxes_reset_question");
+    both!(&mut h, "pro_mailboxes_reset_question");
     h.key(KeyCode::Char('y'));
     h.answer(Reply::Pro(ProReply::PasswordReset {
         address: "sales@example.org".into(),
@@ -235,7 +193,7 @@ async fn a_reset_password_is_shown_once_with_a_copy_key() {
             token: "mailbox-jwt".into(),
         }),
     }));
-    both(&mut h, "pro_mailboxes_new_password");
+    both!(&mut h, "pro_mailboxes_new_password");
     h.key(KeyCode::Char('c'));
     assert_eq!(h.app.take_clipboard(), ["N3wPassw0rdN3wPassw0rdAB"]);
 }
@@ -245,7 +203,7 @@ async fn the_domains_tab_shows_records_verify_marks_and_what_delete_takes() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = area(dir.path());
     h.key(KeyCode::Tab);
-    both(&mut h, "pro_domains");
+    both!(&mut h, "pro_domains");
     h.key(KeyCode::Char('a'));
     h.type_text("shop.example.com");
     h.key(KeyCode::Enter);
@@ -273,7 +231,7 @@ async fn the_domains_tab_shows_records_verify_marks_and_what_delete_takes() {
             record("MX", "shop.example.com", "mx.mail.cx", Some(10), None),
         ],
     }))));
-    both(&mut h, "pro_domains_records");
+    both!(&mut h, "pro_domains_records");
     h.key(KeyCode::Down);
     h.key(KeyCode::Char('c'));
     assert_eq!(h.app.take_clipboard(), ["mx.mail.cx"]);
@@ -305,11 +263,11 @@ async fn the_domains_tab_shows_records_verify_marks_and_what_delete_takes() {
         title: "shop.example.net is not verified yet".into(),
         answers: vec!["mailcx-verify-2".into(), "10 mx.elsewhere.example".into()],
     }));
-    both(&mut h, "pro_domains_verify");
+    both!(&mut h, "pro_domains_verify");
     h.key(KeyCode::Esc);
     h.key(KeyCode::Up);
     h.key(KeyCode::Char('d'));
-    both(&mut h, "pro_domains_delete_question");
+    both!(&mut h, "pro_domains_delete_question");
 }
 
 #[tokio::test]
@@ -318,17 +276,17 @@ async fn a_minted_token_is_shown_once_and_revoking_asks_first() {
     let mut h = area(dir.path());
     h.key(KeyCode::Tab);
     h.key(KeyCode::Tab);
-    both(&mut h, "pro_tokens");
+    both!(&mut h, "pro_tokens");
     h.key(KeyCode::Char('n'));
     h.type_text("deploy");
-    both(&mut h, "pro_tokens_mint");
+    both!(&mut h, "pro_tokens_mint");
     h.key(KeyCode::Enter);
     h.answer(Reply::Pro(ProReply::Minted(Ok(CreatedToken {
         id: Uuid::from_u128(204),
         name: "deploy".into(),
         token: "tm_pro_0123456789abcdefghijABCDEFGHIJ01".into(),
     }))));
-    both(&mut h, "pro_tokens_minted");
+    both!(&mut h, "pro_tokens_minted");
     h.key(KeyCode::Char('c'));
     assert_eq!(
         h.app.take_clipboard(),
@@ -340,7 +298,7 @@ async fn a_minted_token_is_shown_once_and_revoking_asks_first() {
     );
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('d'));
-    both(&mut h, "pro_tokens_revoke_question");
+    both!(&mut h, "pro_tokens_revoke_question");
 }
 
 #[tokio::test]
@@ -369,9 +327,9 @@ async fn the_webhook_tab_shows_deliveries_the_secret_on_demand_and_inline_errors
             page: 1,
         }))),
     });
-    both(&mut h, "pro_webhook");
+    both!(&mut h, "pro_webhook");
     h.key(KeyCode::Char('s'));
-    both(&mut h, "pro_webhook_secret");
+    both!(&mut h, "pro_webhook_secret");
 
     // Without a webhook: create one; the server's refusal shows under the URL.
     h.send(Action::Net {
@@ -385,7 +343,7 @@ async fn the_webhook_tab_shows_deliveries_the_secret_on_demand_and_inline_errors
         ErrorCode::InvalidRequest,
         "the webhook URL must be http or https",
     )))));
-    both(&mut h, "pro_webhook_invalid_url");
+    both!(&mut h, "pro_webhook_invalid_url");
 }
 
 #[tokio::test]
@@ -399,7 +357,7 @@ async fn a_refused_session_leads_back_to_sign_in_with_the_reason() {
             "the token is invalid or expired",
         )))),
     });
-    both(&mut h, "pro_signed_out");
+    both!(&mut h, "pro_signed_out");
     assert!(session::load(dir.path(), &embedded().key()).is_none());
 }
 

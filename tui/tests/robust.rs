@@ -3,47 +3,23 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mailcx::crossterm::event::KeyCode;
-use mailcx::saved::{Saved, SavedMailbox};
 use mailcx::testing::Harness;
-use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
+use mailcx::{Action, LiveEvent, Reply};
 use mailcx_common::client::Download;
-use mailcx_common::{Attachment, Client, Domain, Message, MessageList};
+use mailcx_common::{Attachment, Domain, Message, MessageList};
 use uuid::Uuid;
 
-use support::{now, summary};
+use support::{NOWHERE, mailbox, summary};
 
-/// Nothing listens here: requests the screens start fail, but they are never pumped.
-const NOWHERE: &str = "http://127.0.0.1:9";
 const ADDRESS: &str = "demo@mail.cx";
 
 /// An app with one saved mailbox, shown as the embedded server on the usual ports.
 fn harness(dir: &Path) -> Harness {
-    let server = ServerInfo::Embedded {
-        http: "127.0.0.1:8080".parse().unwrap(),
-        smtp: "127.0.0.1:2525".parse().unwrap(),
-        db: PathBuf::from("/data/mailcx.db"),
-    };
-    let (mut list, _) = Saved::load(dir, &server.key());
-    list.upsert(SavedMailbox {
-        address: ADDRESS.into(),
-        id: Uuid::from_u128(1),
-        token: "token".into(),
-        password: None,
-        open: false,
-    })
-    .unwrap();
-    let mut h = Harness::new(Settings {
-        server,
-        client: Client::new(NOWHERE),
-        config_dir: dir.into(),
-        downloads: PathBuf::from("/home/me/Downloads"),
-    });
-    h.app.set_clock(now());
-    h
+    support::harness_with(dir, NOWHERE, vec![mailbox(ADDRESS, 1, "token")])
 }
 
 fn page() -> Reply {

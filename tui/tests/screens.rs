@@ -7,52 +7,27 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mailcx::crossterm::event::KeyCode;
-use mailcx::saved::{Saved, SavedMailbox};
+use mailcx::saved::Saved;
 use mailcx::testing::Harness;
-use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
+use mailcx::{Action, LiveEvent, Reply};
 use mailcx_common::client::Download;
 use mailcx_common::{
-    AccountToken, Attachment, Client, ClientError, Domain, ErrorBody, ErrorCode, Me, Message, MessageList,
-    MessageSummary, NewEmail, Role,
+    AccountToken, Attachment, ClientError, Domain, ErrorCode, Me, Message, MessageList, MessageSummary,
+    NewEmail, Role,
 };
 use uuid::Uuid;
 
-use support::{ago, now, summary};
-
-/// Nothing listens here: requests the screens start fail, but they are never pumped.
-const NOWHERE: &str = "http://127.0.0.1:9";
-
-fn embedded() -> ServerInfo {
-    ServerInfo::Embedded {
-        http: "127.0.0.1:8080".parse().unwrap(),
-        smtp: "127.0.0.1:2525".parse().unwrap(),
-        db: PathBuf::from("/data/mailcx.db"),
-    }
-}
+use support::{NOWHERE, ago, api_error, embedded, mailbox, now, summary};
 
 /// An app with `saved` mailboxes in a temp config dir, talking to `url`, shown as the embedded
 /// server on the usual ports.
 fn harness_at(dir: &Path, url: &str, saved: &[&str]) -> Harness {
-    let server = embedded();
-    let (mut list, _) = Saved::load(dir, &server.key());
-    for (i, address) in saved.iter().enumerate() {
-        list.upsert(SavedMailbox {
-            address: address.to_string(),
-            id: Uuid::from_u128(i as u128 + 1),
-            token: format!("token-{i}"),
-            password: None,
-            open: false,
-        })
-        .unwrap();
-    }
-    let mut h = Harness::new(Settings {
-        server,
-        client: Client::new(url),
-        config_dir: dir.into(),
-        downloads: PathBuf::from("/home/me/Downloads"),
-    });
-    h.app.set_clock(now());
-    h
+    let saved = saved
+        .iter()
+        .enumerate()
+        .map(|(i, address)| mailbox(address, i as u128 + 1, &format!("token-{i}")))
+        .collect();
+    support::harness_with(dir, url, saved)
 }
 
 fn harness(dir: &Path, saved: &[&str]) -> Harness {
@@ -70,17 +45,6 @@ fn domains() -> Reply {
         domain("mail.cx", true, 0),
         domain("example.org", false, 1),
     ]))
-}
-
-fn api_error(code: ErrorCode, message: &str) -> ClientError {
-    ClientError::Api {
-        status: code.status(),
-        body: ErrorBody {
-            error: code,
-            message: message.into(),
-        },
-        retry_after: None,
-    }
 }
 
 fn me(address: &str, used: u64) -> Me {

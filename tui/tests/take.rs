@@ -9,17 +9,14 @@ use std::time::Duration;
 use mailcx::action::Want;
 use mailcx::crossterm::event::KeyCode;
 use mailcx::extract::extract;
-use mailcx::saved::{Saved, SavedMailbox};
 use mailcx::screens::Screen;
 use mailcx::testing::Harness;
-use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
-use mailcx_common::{Client, Message, MessageList, MessageSummary, NewEmail};
+use mailcx::{Action, LiveEvent, Reply};
+use mailcx_common::{Message, MessageList, MessageSummary, NewEmail};
 use uuid::Uuid;
 
-use support::{now, summary};
+use support::{NOWHERE, mailbox, now, summary};
 
-/// Nothing listens here: the requests the app starts are answered by hand.
-const NOWHERE: &str = "http://127.0.0.1:9";
 const ADDRESS: &str = "demo@mail.cx";
 
 fn messages() -> Vec<MessageSummary> {
@@ -79,28 +76,7 @@ fn message(n: u128, text: Option<&str>, html: Option<&str>) -> Message {
 }
 
 fn harness(dir: &Path) -> Harness {
-    let server = ServerInfo::Embedded {
-        http: "127.0.0.1:8080".parse().unwrap(),
-        smtp: "127.0.0.1:2525".parse().unwrap(),
-        db: PathBuf::from("/data/mailcx.db"),
-    };
-    let (mut list, _) = Saved::load(dir, &server.key());
-    list.upsert(SavedMailbox {
-        address: ADDRESS.into(),
-        id: Uuid::from_u128(1),
-        token: "token-0".into(),
-        password: None,
-        open: false,
-    })
-    .unwrap();
-    let mut h = Harness::new(Settings {
-        server,
-        client: Client::new(NOWHERE),
-        config_dir: dir.into(),
-        downloads: PathBuf::from("/home/me/Downloads"),
-    });
-    h.app.set_clock(now());
-    h
+    support::harness_with(dir, NOWHERE, vec![mailbox(ADDRESS, 1, "token-0")])
 }
 
 fn page(list: Vec<MessageSummary>) -> Reply {
@@ -186,6 +162,14 @@ macro_rules! snap {
     };
 }
 
+/// Snapshots the screen at 80×24 as `name` and at 40×12 as `name_40x12`, then goes back to 80×24.
+fn snap_both(h: &mut Harness, name: &str) {
+    snap!(name, h);
+    h.resize(40, 12);
+    snap!(format!("{name}_40x12"), h);
+    h.resize(80, 24);
+}
+
 #[tokio::test]
 async fn y_on_an_inbox_row_fetches_the_body_once_and_copies_the_code() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,10 +220,7 @@ async fn reader_copies_the_code_and_the_picker_lists_codes_then_links() {
     snap!("reader_code_copied", h);
 
     h.key(KeyCode::Char('Y'));
-    snap!("picker", h);
-    h.resize(40, 12);
-    snap!("picker_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "picker");
     // ↓ ⏎ copies the chosen row: the magic link, entities decoded.
     h.key(KeyCode::Down);
     h.key(KeyCode::Enter);
@@ -392,10 +373,7 @@ async fn slash_filters_through_the_server_and_esc_clears() {
     h.key(KeyCode::Backspace);
     h.key(KeyCode::Backspace);
     assert!(h.app.popups().is_empty() && h.app.screens().len() == 2);
-    snap!("filter_typing", h);
-    h.resize(40, 12);
-    snap!("filter_typing_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "filter_typing");
 
     // ⏎ asks the server; its answer replaces the list, the line stays.
     h.key(KeyCode::Enter);
@@ -411,10 +389,7 @@ async fn slash_filters_through_the_server_and_esc_clears() {
     });
     assert_eq!(inbox(&h).query(), "sign");
     assert_eq!(inbox(&h).messages().len(), 1);
-    snap!("filter_applied", h);
-    h.resize(40, 12);
-    snap!("filter_applied_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "filter_applied");
 
     // An unfiltered page that was on its way does not undo the filter.
     h.send(Action::Net {
@@ -460,10 +435,7 @@ async fn space_picks_rows_and_d_deletes_them_after_one_question() {
     assert_eq!(inbox(&h).marked(), vec![Uuid::from_u128(3), Uuid::from_u128(1)]);
     snap!("inbox_marked", h);
     h.key(KeyCode::Char('d'));
-    snap!("delete_marked_confirm", h);
-    h.resize(40, 12);
-    snap!("delete_marked_confirm_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "delete_marked_confirm");
     // ⏎ does not confirm; only y does.
     h.key(KeyCode::Enter);
     assert!(h.app.popups().is_empty() && !h.app.is_busy());
@@ -492,10 +464,7 @@ async fn shift_d_deletes_all_mail_after_one_question() {
     let dir = tempfile::tempdir().unwrap();
     let mut h = open_inbox(dir.path());
     h.key(KeyCode::Char('D'));
-    snap!("delete_all_confirm", h);
-    h.resize(40, 12);
-    snap!("delete_all_confirm_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "delete_all_confirm");
     h.key(KeyCode::Char('n'));
     assert!(h.app.popups().is_empty() && !h.app.is_busy());
     h.key(KeyCode::Char('D'));
@@ -705,10 +674,7 @@ async fn home_counts_unread_and_mail_for_a_mailbox_not_on_screen_gets_a_notice()
             unread: 2,
         }),
     });
-    snap!("home_unread", h);
-    h.resize(40, 12);
-    snap!("home_unread_40x12", h);
-    h.resize(80, 24);
+    snap_both(&mut h, "home_unread");
 
     // Mail for it while home: a notice, the counts go up, and the desktop notification is sent.
     let Action::Live { event, .. } = new_mail(20, "Your code") else {

@@ -1,51 +1,27 @@
 //! Screen tests of watching an open inbox (`w`): the watch form, an open inbox on the home
 //! screen and in its inbox, and its popups, at 80×24 and 40×12, with made-up server answers.
 
-// Shared fixtures; this binary needs only the clock.
-#[allow(dead_code)]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mailcx::crossterm::event::KeyCode;
-use mailcx::saved::{Saved, SavedMailbox};
+use mailcx::saved::SavedMailbox;
 use mailcx::testing::Harness;
-use mailcx::{Action, LiveEvent, Reply, ServerInfo, Settings};
+use mailcx::{Action, LiveEvent, Reply};
+use mailcx_common::NewEmail;
 use mailcx_common::v1::{Config, LocalPartRules, SystemDomain};
-use mailcx_common::{Client, NewEmail};
 use uuid::Uuid;
 
-use support::{ago, now};
-
-/// Nothing listens here: requests the screens start fail, but they are never pumped.
-const NOWHERE: &str = "http://127.0.0.1:9";
+use support::{NOWHERE, ago, both, mailbox};
 
 /// An app on the embedded server's usual ports with a mailbox and an open inbox saved.
 fn harness(dir: &Path) -> Harness {
-    let server = ServerInfo::Embedded {
-        http: "127.0.0.1:8080".parse().unwrap(),
-        smtp: "127.0.0.1:2525".parse().unwrap(),
-        db: PathBuf::from("/data/mailcx.db"),
-    };
-    let (mut list, _) = Saved::load(dir, &server.key());
-    list.upsert(SavedMailbox {
-        address: "demo@mail.cx".into(),
-        id: Uuid::from_u128(1),
-        token: "token".into(),
-        password: None,
-        open: false,
-    })
-    .unwrap();
-    list.upsert(SavedMailbox::open_inbox("signup-test@mail.cx"))
-        .unwrap();
-    let mut h = Harness::new(Settings {
-        server,
-        client: Client::new(NOWHERE),
-        config_dir: dir.into(),
-        downloads: PathBuf::from("/home/me/Downloads"),
-    });
-    h.app.set_clock(now());
-    h
+    let saved = vec![
+        mailbox("demo@mail.cx", 1, "token"),
+        SavedMailbox::open_inbox("signup-test@mail.cx"),
+    ];
+    support::harness_with(dir, NOWHERE, saved)
 }
 
 fn config(open_domains: &[&str]) -> Reply {
@@ -77,15 +53,6 @@ fn email(n: u128, subject: &str, minutes: i64) -> NewEmail {
     }
 }
 
-/// Snapshots the screen at 80×24 and at 40×12 under `name`.
-fn snap_both(h: &mut Harness, name: &str) {
-    h.resize(80, 24);
-    insta::assert_snapshot!(format!("{name}_80x24"), h.screen());
-    h.resize(40, 12);
-    insta::assert_snapshot!(format!("{name}_40x12"), h.screen());
-    h.resize(80, 24);
-}
-
 /// Answers the open-domain config, whatever else `start` asked for.
 fn start_with(h: &mut Harness, open_domains: &[&str]) {
     h.app.start();
@@ -107,14 +74,14 @@ async fn home_marks_an_open_inbox_with_its_count_and_retention() {
     h.key(KeyCode::Down);
     let screen = h.screen();
     assert!(screen.contains("open · 2 mail · kept 1h"), "{screen}");
-    snap_both(&mut h, "watch_home");
+    both!(&mut h, "watch_home");
 
     // `i` tells what an open inbox is; `x` asks before forgetting it.
     h.key(KeyCode::Char('i'));
-    snap_both(&mut h, "watch_inspect");
+    both!(&mut h, "watch_inspect");
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('x'));
-    snap_both(&mut h, "watch_forget");
+    both!(&mut h, "watch_forget");
 }
 
 #[tokio::test]
@@ -123,7 +90,7 @@ async fn the_watch_form_checks_the_address_and_offers_a_random_one() {
     let mut h = harness(dir.path());
     start_with(&mut h, &["mail.cx", "tempmail.example"]);
     h.key(KeyCode::Char('w'));
-    snap_both(&mut h, "watch_form_empty");
+    both!(&mut h, "watch_form_empty");
 
     // A mailbox with a password is not an open inbox.
     h.type_text("demo");
@@ -132,7 +99,7 @@ async fn the_watch_form_checks_the_address_and_offers_a_random_one() {
         h.app.screens().last(),
         Some(mailcx::screens::Screen::Watch(_))
     ));
-    snap_both(&mut h, "watch_form_mailbox");
+    both!(&mut h, "watch_form_mailbox");
 
     // Another open domain, chosen with the arrows on the domain field.
     h.key(KeyCode::Tab);
@@ -163,7 +130,7 @@ async fn a_server_without_open_domains_is_said_in_the_form() {
     h.key(KeyCode::Char('w'));
     h.type_text("anyone");
     h.key(KeyCode::Enter);
-    snap_both(&mut h, "watch_form_no_open_domains");
+    both!(&mut h, "watch_form_no_open_domains");
 }
 
 #[tokio::test]
@@ -188,5 +155,5 @@ async fn an_open_inbox_opens_at_once_and_fills_from_its_live_polls() {
         address: "signup-test@mail.cx".into(),
         event: LiveEvent::Email(email(2, "Your code", 0)),
     });
-    snap_both(&mut h, "watch_inbox");
+    both!(&mut h, "watch_inbox");
 }
