@@ -511,7 +511,7 @@ impl App {
                 self.load_page(address.clone(), 1);
                 // The inbox's own connection replaces the watcher's.
                 self.watchers.stop(&address);
-                self.start_live(address, client);
+                self.start_live(address, live::spawn, client);
             }
             Action::Inspect(address) if self.is_open(&address) => self.inspect_open(&address),
             Action::Inspect(address) => {
@@ -574,7 +574,7 @@ impl App {
                     }
                 }
                 if reconnect && let Some(client) = self.mailbox_client(&address) {
-                    self.start_live(address.clone(), client);
+                    self.start_live(address.clone(), live::spawn, client);
                 }
                 self.load_page(address, 1);
             }
@@ -1154,10 +1154,13 @@ impl App {
             return;
         }
         match self.ctx.saved.get(address) {
-            Some(m) if m.open => self.watch_open(address, self.client.clone()),
+            Some(m) if m.open => {
+                let client = self.client.clone();
+                self.watchers.start(address, live::spawn_open, client, &self.tx);
+            }
             Some(m) => {
                 let client = self.client.with_token(&m.token);
-                self.watchers.start(address, client, &self.tx);
+                self.watchers.start(address, live::spawn, client, &self.tx);
             }
             None => {}
         }
@@ -1650,11 +1653,12 @@ impl App {
         });
     }
 
-    fn start_live(&mut self, address: String, client: Client) {
+    /// Replaces the live connection of the inbox on screen with one that `spawn` starts.
+    fn start_live(&mut self, address: String, spawn: live::Spawn, client: Client) {
         if let Some((_, task)) = self.live.take() {
             task.abort();
         }
-        let task = live::spawn(client, address.clone(), self.tx.clone());
+        let task = spawn(client, address.clone(), self.tx.clone());
         self.live = Some((address, task));
     }
 

@@ -60,6 +60,9 @@ impl Outage {
     }
 }
 
+/// How a live connection starts: [`spawn`] for a mailbox, [`spawn_open`] for an open inbox.
+pub type Spawn = fn(Client, String, UnboundedSender<Action>) -> AbortHandle;
+
 /// Starts the live connection of `address` (whose token `client` carries). Abort the returned
 /// handle when the inbox closes; to retry at once, start a new one.
 pub fn spawn(client: Client, address: String, tx: UnboundedSender<Action>) -> AbortHandle {

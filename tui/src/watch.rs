@@ -52,18 +52,11 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    /// Starts watching `address` (its token in `client`), unless it is watched already.
-    pub fn start(&mut self, address: &str, client: Client, tx: &UnboundedSender<Action>) {
+    /// Starts watching `address` by `spawn` ([`live::spawn`] with its token in `client`, or
+    /// [`live::spawn_open`] for an open inbox), unless it is watched already.
+    pub fn start(&mut self, address: &str, spawn: live::Spawn, client: Client, tx: &UnboundedSender<Action>) {
         if !self.tasks.contains_key(address) {
-            let task = live::spawn(client, address.to_string(), tx.clone());
-            self.tasks.insert(address.to_string(), task);
-        }
-    }
-
-    /// Starts watching the open inbox `address` by long polls, unless it is watched already.
-    pub fn start_open(&mut self, address: &str, client: Client, tx: &UnboundedSender<Action>) {
-        if !self.tasks.contains_key(address) {
-            let task = live::spawn_open(client, address.to_string(), tx.clone());
+            let task = spawn(client, address.to_string(), tx.clone());
             self.tasks.insert(address.to_string(), task);
         }
     }

@@ -2,10 +2,9 @@
 //! watched address in the saved list, its live long polls, and the [`Origin`] every message
 //! action reads from, so the inbox and reader serve mailboxes and open inboxes alike.
 
-use mailcx_common::Client;
-
 use super::App;
 use crate::action::{Action, Reply};
+use crate::live;
 use crate::origin::Origin;
 use crate::popup::Popup;
 use crate::saved::SavedMailbox;
@@ -90,7 +89,7 @@ impl App {
         inbox.apply_page(1, Vec::new());
         self.screens.push(Screen::Inbox(inbox));
         self.watchers.stop(&address);
-        self.start_open_live(address);
+        self.start_live(address, live::spawn_open, self.client.clone());
     }
 
     /// `r` in an open inbox: the list again from the server, by a fresh live connection.
@@ -101,21 +100,7 @@ impl App {
         };
         *inbox = Inbox::new(address.to_string());
         inbox.apply_page(1, Vec::new());
-        self.start_open_live(address.to_string());
-    }
-
-    /// Replaces the open inbox's live connection with a new one from its beginning.
-    fn start_open_live(&mut self, address: String) {
-        if let Some((_, task)) = self.live.take() {
-            task.abort();
-        }
-        let task = crate::live::spawn_open(self.client.clone(), address.clone(), self.tx.clone());
-        self.live = Some((address, task));
-    }
-
-    /// Watches a saved open inbox whose inbox is not open, for the home screen's count.
-    pub(super) fn watch_open(&mut self, address: &str, client: Client) {
-        self.watchers.start_open(address, client, &self.tx);
+        self.start_live(address.to_string(), live::spawn_open, self.client.clone());
     }
 
     /// What the home screen's `i` shows for an open inbox.
