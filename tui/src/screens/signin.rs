@@ -102,10 +102,14 @@ impl SignInForm {
 
     /// Handles pasted text.
     pub fn on_paste(&mut self, text: &str) {
+        self.focused().paste(text);
+    }
+
+    fn focused(&mut self) -> &mut Field {
         if self.password_focused {
-            self.password.paste(text)
+            &mut self.password
         } else {
-            self.address.paste(text)
+            &mut self.address
         }
     }
 
@@ -117,12 +121,7 @@ impl SignInForm {
             Some(Cmd::Other) => self.password_focused = !self.password_focused,
             Some(Cmd::SignIn) => return self.submit(),
             None => {
-                let field = if self.password_focused {
-                    &mut self.password
-                } else {
-                    &mut self.address
-                };
-                field.handle_key(key);
+                self.focused().handle_key(key);
             }
         }
         None
