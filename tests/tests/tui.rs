@@ -17,11 +17,17 @@ use mailcx_server::{Config, RunningServer, Server};
 /// The longest any one step may take (argon2 in a debug build is the slow part).
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn start_server(dir: &Path) -> RunningServer {
+/// A server on `dir` without rate limits, its config changed by `adjust`.
+async fn start_server_with(dir: &Path, adjust: impl FnOnce(&mut Config)) -> RunningServer {
     let mut config = Config::ephemeral(dir.join("mailcx.db"));
     config.rate_limit = 0;
     config.accounts_per_hour = 0;
+    adjust(&mut config);
     Server::start(config).await.expect("the server starts")
+}
+
+async fn start_server(dir: &Path) -> RunningServer {
+    start_server_with(dir, |_| {}).await
 }
 
 /// Sends a plain message from Bob to `to` over SMTP and expects it accepted.
@@ -40,6 +46,16 @@ async fn send_mail(smtp: SocketAddr, to: &str, subject: &str, body: &str) {
         .send(message)
         .await
         .expect("the server accepts the mail");
+}
+
+/// Makes the app's opener a fake browser that writes the link it was given to `path`.
+fn record_opened_links(h: &mut Harness, path: &Path) {
+    h.app.set_opener(vec![
+        "sh".into(),
+        "-c".into(),
+        format!("printf %s \"$1\" > '{}'", path.display()),
+        "sh".into(),
+    ]);
 }
 
 /// Fills and submits the create form (the home screen must be showing).
@@ -234,6 +250,12 @@ fn osc52_payload(sequence: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// The first text copied since the last look, as the terminal receives it.
+fn first_copied(h: &mut Harness) -> String {
+    let copied = h.app.take_clipboard();
+    osc52_payload(&launch::osc52(&copied[0]))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_up_mail_arrives_and_y_copies_its_code_and_o_opens_its_link() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,19 +263,8 @@ async fn a_sign_up_mail_arrives_and_y_copies_its_code_and_o_opens_its_link() {
     let url = server.http_url();
     let mut h = Harness::remote(&url, &dir.path().join("config"), &dir.path().join("downloads"));
     let opened = dir.path().join("opened");
-    // A fake browser that records the link it was given.
-    h.app.set_opener(vec![
-        "sh".into(),
-        "-c".into(),
-        format!("printf %s \"$1\" > '{}'", opened.display()),
-        "sh".into(),
-    ]);
-    h.app.start();
-    h.settle(WAIT).await.unwrap();
-    create_through_the_form(&mut h, "signup", "secret-password");
-    h.wait_for_text("Created signup@mail.cx", WAIT).await.unwrap();
-    h.key(KeyCode::Enter);
-    h.wait_for_text("● live", WAIT).await.unwrap();
+    record_opened_links(&mut h, &opened);
+    open_new_inbox(&mut h, "signup").await;
 
     send_mail(
         server.smtp_addr,
@@ -302,8 +313,7 @@ async fn a_sign_up_mail_arrives_and_y_copies_its_code_and_o_opens_its_link() {
     h.wait_for_text("Your new code", WAIT).await.unwrap();
     h.key(KeyCode::Char('y'));
     h.wait_for_text("Copied the code 551234", WAIT).await.unwrap();
-    let copied = h.app.take_clipboard();
-    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "551234");
+    assert_eq!(first_copied(&mut h), "551234");
 
     drop(h);
     server.shutdown().await;
@@ -361,8 +371,7 @@ async fn t_makes_a_throwaway_mailbox_whose_code_y_copies() {
     h.wait_for_text("Your sign-in code", WAIT).await.unwrap();
     h.key(KeyCode::Char('y'));
     h.wait_for_text("Copied the code 739104", WAIT).await.unwrap();
-    let copied = h.app.take_clipboard();
-    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "739104");
+    assert_eq!(first_copied(&mut h), "739104");
 
     drop(h);
     server.shutdown().await;
@@ -685,11 +694,7 @@ async fn plus_addressed_mail_arrives_live_in_the_base_mailbox() {
 
 /// A server whose default domain is open, as the TUI's bundled server is.
 async fn start_open_server(dir: &Path) -> RunningServer {
-    let mut config = Config::ephemeral(dir.join("mailcx.db"));
-    config.rate_limit = 0;
-    config.accounts_per_hour = 0;
-    config.open_domains = vec!["mail.cx".into()];
-    Server::start(config).await.expect("the server starts")
+    start_server_with(dir, |config| config.open_domains = vec!["mail.cx".into()]).await
 }
 
 /// Waits until the fake opener wrote the link it was given.
@@ -712,12 +717,7 @@ async fn w_watches_any_address_live_y_copies_its_code_o_opens_its_link_and_it_st
     let config_dir = dir.path().join("config");
     let mut h = Harness::remote(&url, &config_dir, &dir.path().join("downloads"));
     let opened = dir.path().join("opened");
-    h.app.set_opener(vec![
-        "sh".into(),
-        "-c".into(),
-        format!("printf %s \"$1\" > '{}'", opened.display()),
-        "sh".into(),
-    ]);
+    record_opened_links(&mut h, &opened);
     h.app.start();
     h.settle(WAIT).await.unwrap();
 
@@ -732,8 +732,7 @@ async fn w_watches_any_address_live_y_copies_its_code_o_opens_its_link_and_it_st
     })
     .await
     .unwrap();
-    let copied = h.app.take_clipboard();
-    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "watched@mail.cx");
+    assert_eq!(first_copied(&mut h), "watched@mail.cx");
 
     // New mail arrives live; `y` copies its code and `o` opens its link, through `/v1`.
     send_mail(
@@ -749,8 +748,7 @@ async fn w_watches_any_address_live_y_copies_its_code_o_opens_its_link_and_it_st
         .unwrap();
     h.key(KeyCode::Char('y'));
     h.wait_for_text("Copied the code 482913", WAIT).await.unwrap();
-    let copied = h.app.take_clipboard();
-    assert_eq!(osc52_payload(&launch::osc52(&copied[0])), "482913");
+    assert_eq!(first_copied(&mut h), "482913");
     h.key(KeyCode::Char('o'));
     assert_eq!(
         opened_link(&opened).await,

@@ -110,13 +110,13 @@ async fn the_bundled_server_makes_a_local_pro_user_whose_minted_token_works_from
     );
     h.key(KeyCode::Esc);
     let http_client = reqwest::Client::new();
-    let answer = http_client
-        .get(format!("{url}/pro/api/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::OK);
+    let list_tokens = || {
+        http_client
+            .get(format!("{url}/pro/api/tokens"))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(list_tokens().await.unwrap().status(), StatusCode::OK);
     h.key(KeyCode::Char('r'));
     h.wait_for_text("used just now", WAIT).await.unwrap();
 
@@ -125,13 +125,7 @@ async fn the_bundled_server_makes_a_local_pro_user_whose_minted_token_works_from
     h.wait_for_text("Revoke the token", WAIT).await.unwrap();
     h.key(KeyCode::Char('y'));
     h.wait_for_text("Revoked the token “ci”", WAIT).await.unwrap();
-    let answer = http_client
-        .get(format!("{url}/pro/api/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(list_tokens().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 
     // The saved session opens the area directly next time; a refused one leads to sign-in.
     h.key(KeyCode::Esc);

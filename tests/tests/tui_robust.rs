@@ -47,6 +47,17 @@ async fn saved_mailbox(url: &str, config_dir: &Path, address: &str) {
         .unwrap();
 }
 
+/// The app on `url`, its config in `dir`, with `address` made and saved and its inbox open, live.
+async fn live_inbox(url: &str, dir: &Path, address: &str) -> Harness {
+    let config_dir = dir.join("config");
+    saved_mailbox(url, &config_dir, address).await;
+    let mut h = Harness::remote(url, &config_dir, dir);
+    h.app.start();
+    h.key(KeyCode::Enter);
+    h.wait_for_text("● live", WAIT).await.unwrap();
+    h
+}
+
 /// Redraws until `text` is on the screen or `timeout` passes: for what changes on the screen
 /// without an answer arriving (a countdown).
 async fn poll_for_text(h: &mut Harness, text: &str, timeout: Duration) -> Result<String, String> {
@@ -69,13 +80,7 @@ async fn fast_reading_under_a_tiny_rate_limit_waits_behind_one_gate() {
     let dir = tempfile::tempdir().unwrap();
     // One request a second (burst 16): the app runs out almost at once.
     let server = start_server(&dir.path().join("mailcx.db"), 1, None).await;
-    let url = server.http_url();
-    let config_dir = dir.path().join("config");
-    saved_mailbox(&url, &config_dir, "busy@mail.cx").await;
-    let mut h = Harness::remote(&url, &config_dir, dir.path());
-    h.app.start();
-    h.key(KeyCode::Enter);
-    h.wait_for_text("● live", WAIT).await.unwrap();
+    let mut h = live_inbox(&server.http_url(), dir.path(), "busy@mail.cx").await;
 
     // Reload far faster than the server allows: the burst runs out, and every request waits
     // behind the one gate, shown as a countdown, instead of failing or retrying on its own.
@@ -103,13 +108,8 @@ async fn the_live_connection_comes_back_soon_after_a_long_outage() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mailcx.db");
     let server = start_server(&db, 0, None).await;
-    let (http, url) = (server.http_addr, server.http_url());
-    let config_dir = dir.path().join("config");
-    saved_mailbox(&url, &config_dir, "restart@mail.cx").await;
-    let mut h = Harness::remote(&url, &config_dir, dir.path());
-    h.app.start();
-    h.key(KeyCode::Enter);
-    h.wait_for_text("● live", WAIT).await.unwrap();
+    let http = server.http_addr;
+    let mut h = live_inbox(&server.http_url(), dir.path(), "restart@mail.cx").await;
 
     // Down for longer than doubling waits would take to pass 2 s (0.5, 1, 2, 4, 8…): the
     // countdown still never shows more than 2 s, so the server is seen within 2 s of its return.
