@@ -265,13 +265,18 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<MessageSummary> {
     })
 }
 
-/// Page `page` (from 1) of a mailbox's live messages, newest first.
-pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreResult<Vec<MessageSummary>> {
-    let sql = format!(
+/// The query behind `page`: a mailbox's messages, newest first, read from `messages_by_account`.
+fn page_sql() -> String {
+    format!(
         "SELECT {SUMMARY_COLUMNS} FROM messages
          WHERE account_id = ?1 AND (expires_at IS NULL OR expires_at > ?2)
          ORDER BY seq DESC LIMIT ?3 OFFSET ?4"
-    );
+    )
+}
+
+/// Page `page` (from 1) of a mailbox's live messages, newest first.
+pub fn page(conn: &Connection, account_id: Uuid, page: u32, now: i64) -> StoreResult<Vec<MessageSummary>> {
+    let sql = page_sql();
     let offset = i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE);
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![account_id.to_string(), now, PAGE_SIZE, offset], summary)?;
@@ -589,6 +594,33 @@ mod tests {
         assert!(found("foxtrot").await.is_empty());
         assert_eq!(found("golf").await, ["golf"]);
         store.close();
+    }
+
+    #[test]
+    fn a_page_walks_its_mailboxs_index_backwards_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("plan.db")).unwrap();
+        super::super::migrations::run(&mut conn, &dir.path().join("plan.db")).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", page_sql()))
+            .unwrap()
+            .query_map(params!["a", 0, PAGE_SIZE, 0], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH messages USING INDEX messages_by_account (account_id=?)"]
+        );
+        // New mail goes at the end of its mailbox's entries, where SQLite appends.
+        let descending: Vec<bool> = conn
+            .prepare("SELECT desc FROM pragma_index_xinfo('messages_by_account') WHERE key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(descending, [false, false]);
     }
 
     #[test]
