@@ -612,7 +612,7 @@ mod tests {
             plan,
             ["SEARCH messages USING INDEX messages_by_account (account_id=?)"]
         );
-        // New mail goes at the end of its mailbox's entries, where SQLite appends.
+        // New mail goes at the end of its mailbox's entries (migration 8).
         let descending: Vec<bool> = conn
             .prepare("SELECT desc FROM pragma_index_xinfo('messages_by_account') WHERE key")
             .unwrap()

@@ -65,8 +65,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Tests see the WAL start over many times within a few megabytes.
 #[cfg(test)]
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(20);
-/// A WAL larger than this is checkpointed in RESTART mode: writers wait a moment for readers to
-/// let go, so the WAL starts over from its beginning instead of growing without bound.
+/// A WAL larger than this is made to start over from its beginning (`restart_wal`), so it does
+/// not grow without bound.
 #[cfg(not(test))]
 const WAL_RESTART_BYTES: i64 = 32 << 20;
 #[cfg(test)]
@@ -75,6 +75,9 @@ const WAL_RESTART_BYTES: i64 = 1 << 20;
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 /// Longest the writer waits for readers to let go of the WAL when it makes the WAL start over.
 const RESTART_WAIT: Duration = Duration::from_millis(100);
+/// How long the writer ignores requests to start the WAL over after readers kept it from doing
+/// so: at most `RESTART_WAIT` of every `RESTART_BACKOFF` goes to waiting for them.
+const RESTART_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What the store can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -702,7 +705,14 @@ fn writer_loop(
         count: unindexed,
         retry_at: Instant::now(),
     };
-    let commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool, wait: &mut IndexWait| {
+    let mut restart_after = Instant::now();
+    let mut commit = |batch: &mut Vec<Box<dyn WriteJob>>, index: bool, wait: &mut IndexWait| {
+        if commits.restart.swap(false, Ordering::AcqRel)
+            && Instant::now() >= restart_after
+            && !restart_wal(&conn)
+        {
+            restart_after = Instant::now() + RESTART_BACKOFF;
+        }
         let (committed, disk_full) = commit_group(&conn, batch, &generation, index, wait);
         if index && !committed {
             wait.retry_at = Instant::now() + INDEX_RETRY;
@@ -773,9 +783,6 @@ fn writer_loop(
         }
         if !background.is_empty() && background_since.elapsed() >= BACKGROUND_MAX_WAIT {
             batch.append(&mut background);
-        }
-        if commits.restart.swap(false, Ordering::AcqRel) {
-            restart_wal(&conn);
         }
         let index = wait.count.load(Ordering::Acquire) >= INDEX_BATCH && Instant::now() >= wait.retry_at;
         commit(&mut batch, index, &mut wait);
@@ -944,7 +951,7 @@ struct CommitNotice {
     /// Set when told, cleared by the checkpointer just before it checkpoints.
     asked: Arc<AtomicBool>,
     /// Set by the checkpointer when the WAL has grown past `WAL_RESTART_BYTES` (or the disk is
-    /// short); the writer makes it start over before its next group, and clears it.
+    /// short); the writer clears it and makes the WAL start over before its next commit.
     restart: Arc<AtomicBool>,
 }
 
@@ -956,22 +963,34 @@ impl CommitNotice {
     }
 }
 
-/// Makes the WAL start over from its beginning, between two groups. The writer does this itself:
-/// while commits follow each other without a pause, a checkpoint on another connection never
-/// finds the WAL free to start over, and it grew past a gigabyte. Waits at most `RESTART_WAIT`
-/// for readers; if they hold on, the next checkpoint asks again.
-fn restart_wal(conn: &Connection) {
+/// Makes the WAL start over from its beginning, between two commits; returns whether it did. The
+/// writer does this itself: while commits follow each other without a pause, a checkpoint on
+/// another connection never finds the WAL free to start over, and it grew past a gigabyte.
+/// Waits at most `RESTART_WAIT` for readers still using the WAL.
+fn restart_wal(conn: &Connection) -> bool {
     let _ = conn.busy_timeout(RESTART_WAIT);
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-        tracing::warn!("checkpoint failed: {e}");
-    }
+    // Readers holding on are not an error: the first column says so.
+    let restarted = match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(busy) => busy == 0,
+        Err(e) => {
+            tracing::warn!("checkpoint failed: {e}");
+            false
+        }
+    };
     let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    if !restarted {
+        tracing::warn!(
+            "the WAL could not start over: readers held it for {RESTART_WAIT:?}; trying again in {RESTART_BACKOFF:?} at the earliest"
+        );
+    }
+    restarted
 }
 
 /// Moves committed pages from the WAL into the database file, a moment after commits, until the
 /// writer is gone. With nothing committed it sleeps: an idle server never wakes. Once the WAL
 /// passes `WAL_RESTART_BYTES`, or the disk is short of room, it asks the writer to make the WAL
-/// start over (`restart_wal`), so it stays bounded under any load.
+/// start over (`restart_wal`), so it stays bounded under any load of writes (readers that keep
+/// it in use hold it back: the writer tries again a moment later).
 fn checkpoint_loop(
     conn: Connection,
     committed: mpsc::Receiver<()>,
@@ -1087,6 +1106,36 @@ mod tests {
             conn.execute("INSERT INTO settings (key, value) VALUES (?1, x'00')", [key])?;
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_wal_a_reader_still_uses_does_not_start_over_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let writer = open_connection(&path, false).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let reader = open_connection(&path, true).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let seen: i64 = reader
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 1);
+        // Committed after the reader's snapshot: the WAL must keep what the reader sees.
+        writer.execute_batch("INSERT INTO t VALUES (2)").unwrap();
+        let started = Instant::now();
+        assert!(!restart_wal(&writer), "a reader still uses the WAL");
+        assert!(
+            started.elapsed() < BUSY_TIMEOUT,
+            "it waited RESTART_WAIT, not the busy timeout"
+        );
+        reader.execute_batch("COMMIT").unwrap();
+        assert!(restart_wal(&writer));
+        let count: i64 = writer
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
