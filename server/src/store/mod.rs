@@ -970,20 +970,17 @@ impl CommitNotice {
 fn restart_wal(conn: &Connection) -> bool {
     let _ = conn.busy_timeout(RESTART_WAIT);
     // Readers holding on are not an error: the first column says so.
-    let restarted = match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-        Ok(busy) => busy == 0,
-        Err(e) => {
-            tracing::warn!("checkpoint failed: {e}");
-            false
-        }
-    };
+    let busy = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0));
     let _ = conn.busy_timeout(BUSY_TIMEOUT);
-    if !restarted {
-        tracing::warn!(
-            "the WAL could not start over: readers held it for {RESTART_WAIT:?}; trying again in {RESTART_BACKOFF:?} at the earliest"
-        );
-    }
-    restarted
+    let why = match busy {
+        Ok(0) => return true,
+        Ok(_) => format!("readers held it for {RESTART_WAIT:?}"),
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(
+        "the WAL could not start over ({why}); trying again in {RESTART_BACKOFF:?} at the earliest"
+    );
+    false
 }
 
 /// Moves committed pages from the WAL into the database file, a moment after commits, until the
@@ -1020,7 +1017,7 @@ fn checkpoint_loop(
         asked.store(false, Ordering::Release);
         // PASSIVE copies what it can without holding anyone up. Busy readers, or commits
         // without a pause, keep the WAL from starting over, though: once it holds more than the
-        // limit (or the disk is short), the writer makes it start over before its next group.
+        // limit (or the disk is short), the writer makes it start over before its next commit.
         let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
         let too_big = match passive {
             Ok(frames) => frames.saturating_mul(page_size) > WAL_RESTART_BYTES || space.is_short(),
